@@ -1,0 +1,1 @@
+//! Hand-written protobuf messages of the backend API (no protoc).

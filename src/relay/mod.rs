@@ -1,0 +1,1 @@
+//! The two relay methods: from one gateway request to one response.
