@@ -117,7 +117,7 @@ impl fmt::Display for Failure {
 }
 
 /// `text` cut to at most `max_chars` characters, with `...` appended when cut.
-fn bounded(text: &str, max_chars: usize) -> String {
+pub(crate) fn bounded(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
         Some((end, _)) => format!("{}...", text.get(..end).unwrap_or_default()),
         None => text.to_owned(),

@@ -8,15 +8,22 @@ use confidential_relay::relay::binding::canonical_forms;
 use confidential_relay::relay::domain_hash::{DomainHashFormula, domain_hash};
 use confidential_relay::relay::owner::{Owner, passes_validate_rule};
 use confidential_relay::relay::result::{SecretsResponseResult, translate_vault_response};
-use confidential_relay::relay::{METHOD_CAPABILITY_EXECUTE, METHOD_SECRETS_GET, RelayError, gojson};
+use confidential_relay::relay::{
+    METHOD_CAPABILITY_EXECUTE, METHOD_SECRETS_GET, RelayError, gojson,
+};
 use prost::Message as _;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 fn vectors(prefix: &str) -> Vec<Value> {
-    let all = common::kat()["vectors"].as_array().expect("vectors").clone();
-    let found: Vec<Value> =
-        all.into_iter().filter(|v| v["name"].as_str().unwrap().starts_with(prefix)).collect();
+    let all = common::kat()["vectors"]
+        .as_array()
+        .expect("vectors")
+        .clone();
+    let found: Vec<Value> = all
+        .into_iter()
+        .filter(|v| v["name"].as_str().unwrap().starts_with(prefix))
+        .collect();
     assert!(!found.is_empty(), "no vectors with prefix {prefix}");
     found
 }
@@ -43,7 +50,11 @@ fn gojson_declared_order_reproduces_every_vector() {
         let forms = canonical_forms(method_for_tag(tag), &raw).unwrap();
         assert_eq!(forms.tag, tag, "{name}");
         let expected = vector["expected"]["canonical_json"].as_str().unwrap();
-        assert_eq!(String::from_utf8(forms.declared_order.clone()).unwrap(), expected, "{name}");
+        assert_eq!(
+            String::from_utf8(forms.declared_order.clone()).unwrap(),
+            expected,
+            "{name}"
+        );
         for (formula, key) in [
             (DomainHashFormula::Current, "domainhash_current_hex"),
             (DomainHashFormula::Legacy, "domainhash_legacy_hex"),
@@ -84,7 +95,10 @@ fn go122_backspace_formfeed_escaping() {
         })
         .collect();
     let out = gojson::to_vec(&text).unwrap();
-    assert_eq!(String::from_utf8(out).unwrap(), vector["expected"]["go_json_string"].as_str().unwrap());
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        vector["expected"]["go_json_string"].as_str().unwrap()
+    );
 }
 
 #[test]
@@ -110,11 +124,15 @@ fn domainhash_vectors() {
         let data = v["inputs"][pair]["data_utf8"].as_str().unwrap().as_bytes();
         assert_eq!(
             hex::encode(domain_hash(DomainHashFormula::Current, tag, data)),
-            v["expected"][format!("current_{suffix}_hex")].as_str().unwrap()
+            v["expected"][format!("current_{suffix}_hex")]
+                .as_str()
+                .unwrap()
         );
         assert_eq!(
             hex::encode(domain_hash(DomainHashFormula::Legacy, tag, data)),
-            v["expected"][format!("legacy_{suffix}_hex")].as_str().unwrap()
+            v["expected"][format!("legacy_{suffix}_hex")]
+                .as_str()
+                .unwrap()
         );
     }
 }
@@ -127,7 +145,11 @@ fn eip55_vectors() {
         let name = v["name"].as_str().unwrap();
         let address = v["inputs"]["address"].as_str().unwrap();
         let owner = Owner::parse(address);
-        assert_eq!(owner.is_some(), v["expected"]["is_hex_address"].as_bool().unwrap(), "{name}");
+        assert_eq!(
+            owner.is_some(),
+            v["expected"]["is_hex_address"].as_bool().unwrap(),
+            "{name}"
+        );
         assert_eq!(
             owner.as_ref().map(|o| o.checksummed().to_owned()),
             v["expected"]["normalized"].as_str().map(str::to_owned),
@@ -145,7 +167,10 @@ fn eip55_vectors() {
 fn empty_secrets_result_is_null() {
     let v = common::kat_vector("result-json/secrets-nil");
     let out = gojson::to_vec(&SecretsResponseResult { secrets: None }).unwrap();
-    assert_eq!(String::from_utf8(out).unwrap(), v["expected"]["result_json"].as_str().unwrap());
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        v["expected"]["result_json"].as_str().unwrap()
+    );
 }
 
 fn vault_response(v: &Value) -> GetSecretsResponse {
@@ -155,7 +180,10 @@ fn vault_response(v: &Value) -> GetSecretsResponse {
 
 #[test]
 fn vault_translation_vectors() {
-    for name in ["vault-translate/kat11-hex-shares", "vault-translate/kat11b-binary-shares"] {
+    for name in [
+        "vault-translate/kat11-hex-shares",
+        "vault-translate/kat11b-binary-shares",
+    ] {
         let v = common::kat_vector(name);
         let key = v["inputs"]["enclave_public_key"].as_str().unwrap();
         let result = translate_vault_response(&vault_response(&v), key).unwrap();
@@ -169,8 +197,14 @@ fn vault_translation_vectors() {
     let key = v["inputs"]["enclave_public_key"].as_str().unwrap();
     let err = translate_vault_response(&vault_response(&v), key).unwrap_err();
     let failure = err.failure();
-    assert_eq!(failure.code().code(), v["expected"]["error_code"].as_i64().unwrap());
-    assert_eq!(failure.public_message(), v["expected"]["error_message"].as_str().unwrap());
+    assert_eq!(
+        failure.code().code(),
+        v["expected"]["error_code"].as_i64().unwrap()
+    );
+    assert_eq!(
+        failure.public_message(),
+        v["expected"]["error_message"].as_str().unwrap()
+    );
 }
 
 #[test]
@@ -178,8 +212,17 @@ fn vault_translation_failures_are_internal_and_named() {
     use confidential_relay::proto::vault::{
         EncryptedShares, SecretData, SecretIdentifier, SecretResponse, secret_response,
     };
-    let id = Some(SecretIdentifier { key: "K".into(), namespace: "ns".into(), owner: String::new() });
-    let respond = |result| GetSecretsResponse { responses: vec![SecretResponse { id: id.clone(), result }] };
+    let id = Some(SecretIdentifier {
+        key: "K".into(),
+        namespace: "ns".into(),
+        owner: String::new(),
+    });
+    let respond = |result| GetSecretsResponse {
+        responses: vec![SecretResponse {
+            id: id.clone(),
+            result,
+        }],
+    };
     let data = |value: &str, key: &str, shares: Vec<String>| {
         Some(secret_response::Result::Data(SecretData {
             encrypted_value: value.into(),
@@ -202,8 +245,14 @@ fn vault_translation_failures_are_internal_and_named() {
             respond(data("zz", "aa", vec!["00".into()])),
             "failed to decode encrypted value for K: Invalid character 'z' at position 0",
         ),
-        (respond(data("00", "bb", vec!["00".into()])), "no shares found for enclave key in secret ns/K"),
-        (respond(data("00", "aa", vec![])), "no shares found for enclave key in secret ns/K"),
+        (
+            respond(data("00", "bb", vec!["00".into()])),
+            "no shares found for enclave key in secret ns/K",
+        ),
+        (
+            respond(data("00", "aa", vec![])),
+            "no shares found for enclave key in secret ns/K",
+        ),
         (
             respond(data("00", "aa", vec!["0g".into()])),
             "failed to decode share: Invalid character 'g' at position 1",

@@ -30,7 +30,9 @@ pub struct Args {
 /// Runs `user-data`, writing to standard output.
 pub fn run(args: Args) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
-    match render(&args).and_then(|text| stdout.write_all(text.as_bytes()).map_err(|e| e.to_string())) {
+    match render(&args)
+        .and_then(|text| stdout.write_all(text.as_bytes()).map_err(|e| e.to_string()))
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -41,8 +43,12 @@ pub fn run(args: Args) -> ExitCode {
 
 /// The four output lines for `args`, or a one-line error.
 pub fn render(args: &Args) -> Result<String, String> {
-    let formula = DomainHashFormula::from_name(&args.formula)
-        .ok_or_else(|| format!("unknown formula {:?} (want current or legacy)", args.formula))?;
+    let formula = DomainHashFormula::from_name(&args.formula).ok_or_else(|| {
+        format!(
+            "unknown formula {:?} (want current or legacy)",
+            args.formula
+        )
+    })?;
     let text = read_input(&args.params)?;
     let params: Box<RawValue> = serde_json::from_str(text.trim())
         .map_err(|err| format!("params file is not JSON: {err}"))?;

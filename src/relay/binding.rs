@@ -22,7 +22,12 @@ pub struct UserDataCandidates {
 
 impl UserDataCandidates {
     /// Hashes both canonical forms under `tag` with `formula`.
-    pub fn new(formula: DomainHashFormula, tag: &str, declared_order: &[u8], as_received: &[u8]) -> Self {
+    pub fn new(
+        formula: DomainHashFormula,
+        tag: &str,
+        declared_order: &[u8],
+        as_received: &[u8],
+    ) -> Self {
         Self {
             declared_order: domain_hash(formula, tag, declared_order),
             as_received: domain_hash(formula, tag, as_received),
@@ -38,7 +43,10 @@ pub async fn verify(
     candidates: UserDataCandidates,
 ) -> Result<(), RelayError> {
     let outcome = tokio::task::spawn_blocking(move || {
-        let UserDataCandidates { declared_order, as_received } = candidates;
+        let UserDataCandidates {
+            declared_order,
+            as_received,
+        } = candidates;
         if declared_order == as_received {
             verifier.verify(&document, &[&declared_order])
         } else {
@@ -67,20 +75,34 @@ pub fn canonical_forms(method: &str, params: &RawValue) -> Result<CanonicalForms
     match method {
         METHOD_SECRETS_GET => {
             let parsed = parse_params::<SecretsRequestParams>(Some(params))?;
-            let typed = SecretsRequestParams { attestation: String::new(), ..parsed.typed };
+            let typed = SecretsRequestParams {
+                attestation: String::new(),
+                ..parsed.typed
+            };
             forms(TAG_SECRETS_GET, &typed, parsed.as_received)
         }
         METHOD_CAPABILITY_EXECUTE => {
             let parsed = parse_params::<CapabilityRequestParams>(Some(params))?;
-            let typed = CapabilityRequestParams { attestation: String::new(), ..parsed.typed };
+            let typed = CapabilityRequestParams {
+                attestation: String::new(),
+                ..parsed.typed
+            };
             forms(TAG_CAPABILITY_EXECUTE, &typed, parsed.as_received)
         }
         _ => Err(RelayError::UnknownMethod(method.to_owned())),
     }
 }
 
-fn forms<T: serde::Serialize>(tag: &'static str, typed: &T, as_received: Vec<u8>) -> Result<CanonicalForms, RelayError> {
+fn forms<T: serde::Serialize>(
+    tag: &'static str,
+    typed: &T,
+    as_received: Vec<u8>,
+) -> Result<CanonicalForms, RelayError> {
     let declared_order =
         canonical::declared_order(typed).map_err(|err| RelayError::Internal(err.to_string()))?;
-    Ok(CanonicalForms { tag, declared_order, as_received })
+    Ok(CanonicalForms {
+        tag,
+        declared_order,
+        as_received,
+    })
 }

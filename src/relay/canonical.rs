@@ -127,7 +127,9 @@ fn object_members(raw: &RawValue) -> Result<Option<Members>, CanonicalError> {
     }
     let mut deserializer = serde_json::Deserializer::from_str(raw.get());
     let mut duplicate = None;
-    let result = deserializer.deserialize_map(MembersVisitor { duplicate: &mut duplicate });
+    let result = deserializer.deserialize_map(MembersVisitor {
+        duplicate: &mut duplicate,
+    });
     match (result, duplicate) {
         (_, Some(key)) => Err(CanonicalError::DuplicateKey(key)),
         (Ok(members), None) => Ok(Some(members)),
@@ -179,7 +181,8 @@ mod tests {
 
     #[test]
     fn keeps_order_unknown_members_and_number_literals() {
-        let params = raw(r#"{ "b": 1.50, "attestation": "x", "a": {"z": [1e3, true, null]}, "s": "<&>" }"#);
+        let params =
+            raw(r#"{ "b": 1.50, "attestation": "x", "a": {"z": [1e3, true, null]}, "s": "<&>" }"#);
         let out = as_received(&params).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
@@ -206,7 +209,10 @@ mod tests {
     #[test]
     fn rejects_non_objects_and_deep_nesting() {
         assert_eq!(as_received(&raw("[1]")), Err(CanonicalError::NotAnObject));
-        assert_eq!(as_received(&raw(r#""s""#)), Err(CanonicalError::NotAnObject));
+        assert_eq!(
+            as_received(&raw(r#""s""#)),
+            Err(CanonicalError::NotAnObject)
+        );
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(20), "]".repeat(20));
         assert_eq!(as_received(&raw(&deep)), Err(CanonicalError::TooDeep));
     }

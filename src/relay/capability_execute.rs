@@ -56,7 +56,10 @@ impl Relay {
             .capabilities
             .execute(backend_request)
             .await
-            .map_err(|source| RelayError::Backend { context: "capability execute failed", source })?;
+            .map_err(|source| RelayError::Backend {
+                context: "capability backend",
+                source,
+            })?;
         let result = capability_result(response);
         gojson::to_raw_value(&result).map_err(|err| {
             RelayError::Internal(format!("failed to marshal capability result: {err}"))
@@ -76,7 +79,9 @@ fn legacy_inputs(payload: Option<&Any>) -> Option<Map> {
 
 /// The result for a backend response: its error rendered as the Go client renders it, or its
 /// payload (or legacy map value) as a deterministic `sdk.v1alpha.CapabilityResponse`.
-pub(crate) fn capability_result(response: capabilities::CapabilityResponse) -> CapabilityResponseResult {
+pub(crate) fn capability_result(
+    response: capabilities::CapabilityResponse,
+) -> CapabilityResponseResult {
     if !response.error.is_empty() {
         return CapabilityResponseResult {
             error: CapabilityError::parse(&response.error).to_string(),
@@ -85,7 +90,9 @@ pub(crate) fn capability_result(response: capabilities::CapabilityResponse) -> C
     }
     let payload = match (response.payload, response.value) {
         (Some(payload), _) => Some(payload),
-        (None, Some(map)) => Some(crate::proto::pack(&Value { kind: Some(value::Kind::MapValue(map)) })),
+        (None, Some(map)) => Some(crate::proto::pack(&Value {
+            kind: Some(value::Kind::MapValue(map)),
+        })),
         (None, None) => None,
     };
     let sdk_response = sdk::CapabilityResponse {
@@ -93,7 +100,11 @@ pub(crate) fn capability_result(response: capabilities::CapabilityResponse) -> C
     };
     let bytes = sdk_response.encode_to_vec();
     CapabilityResponseResult {
-        payload: if bytes.is_empty() { String::new() } else { STANDARD.encode(bytes) },
+        payload: if bytes.is_empty() {
+            String::new()
+        } else {
+            STANDARD.encode(bytes)
+        },
         error: String::new(),
     }
 }

@@ -40,6 +40,10 @@ pub const METHOD_CAPABILITY_EXECUTE: &str = "confidential.capability.execute";
 /// The methods the relay serves, in the reference's registration order.
 pub const METHODS: [&str; 2] = [METHOD_SECRETS_GET, METHOD_CAPABILITY_EXECUTE];
 
+/// Longest decoder message sent back for undecodable params: serde quotes the offending
+/// value, which may be as large as the frame.
+const MAX_DECODER_MESSAGE_CHARS: usize = 200;
+
 /// What the relay needs to know about the node it runs beside.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RelayConfig {
@@ -72,7 +76,12 @@ impl Relay {
         vault: Arc<dyn VaultBackend>,
         capabilities: Arc<dyn CapabilityBackend>,
     ) -> Self {
-        Self { config: Arc::new(config), verifier, vault, capabilities }
+        Self {
+            config: Arc::new(config),
+            verifier,
+            vault,
+            capabilities,
+        }
     }
 
     /// The relay's configuration.
@@ -83,9 +92,15 @@ impl Relay {
     /// Answers one request. Never fails: every error becomes an error response, and every
     /// `-32603` cause is logged here with the request id.
     pub async fn handle(&self, request: Request) -> Response {
-        let Request { id, method, params, .. } = request;
+        let Request {
+            id, method, params, ..
+        } = request;
         match self.dispatch(&id, &method, params.as_deref()).await {
-            Ok(result) => Response { id, method, outcome: Outcome::Result(result) },
+            Ok(result) => Response {
+                id,
+                method,
+                outcome: Outcome::Result(result),
+            },
             Err(err) => {
                 tracing::warn!(request_id = %id, method = %method, error = %err, "request failed");
                 let failure = err.failure();
@@ -108,7 +123,14 @@ impl Relay {
     }
 
     /// Backend metadata common to both methods.
-    fn metadata(&self, workflow_id: &str, execution_id: &str, owner: &str, org_id: &str, reference_id: &str) -> RequestMetadata {
+    fn metadata(
+        &self,
+        workflow_id: &str,
+        execution_id: &str,
+        owner: &str,
+        org_id: &str,
+        reference_id: &str,
+    ) -> RequestMetadata {
         RequestMetadata {
             workflow_id: workflow_id.to_owned(),
             workflow_execution_id: execution_id.to_owned(),
@@ -116,7 +138,11 @@ impl Relay {
             workflow_don_id: self.config.don_id,
             workflow_don_config_version: self.config.don_config_version,
             reference_id: reference_id.to_owned(),
-            org_id: if self.config.forward_org_id { org_id.to_owned() } else { String::new() },
+            org_id: if self.config.forward_org_id {
+                org_id.to_owned()
+            } else {
+                String::new()
+            },
             ..RequestMetadata::default()
         }
     }
@@ -140,7 +166,9 @@ fn parse_params<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<Parsed
     let raw = params.ok_or(RelayError::MissingParams)?;
     let as_received =
         canonical::as_received(raw).map_err(|err| RelayError::InvalidParams(err.to_string()))?;
-    let typed = serde_json::from_str(raw.get())
-        .map_err(|err| RelayError::InvalidParams(format!("invalid params: {err}")))?;
+    let typed = serde_json::from_str(raw.get()).map_err(|err| {
+        let text = crate::jsonrpc::bounded(&err.to_string(), MAX_DECODER_MESSAGE_CHARS);
+        RelayError::InvalidParams(format!("invalid params: {text}"))
+    })?;
     Ok(Parsed { typed, as_received })
 }

@@ -32,8 +32,16 @@ impl Owner {
         checksummed.push_str("0x");
         for (index, ch) in lower.chars().enumerate() {
             let byte = hash.get(index / 2).copied().unwrap_or_default();
-            let nibble = if index % 2 == 0 { byte >> 4 } else { byte & 0x0f };
-            checksummed.push(if nibble >= 8 { ch.to_ascii_uppercase() } else { ch });
+            let nibble = if index % 2 == 0 {
+                byte >> 4
+            } else {
+                byte & 0x0f
+            };
+            checksummed.push(if nibble >= 8 {
+                ch.to_ascii_uppercase()
+            } else {
+                ch
+            });
         }
         Some(Self { checksummed })
     }

@@ -146,7 +146,11 @@ pub struct SignedComputeRequest {
     #[serde(default)]
     pub signature: GoBytes,
     /// Per-node data (Go map: keys sorted when written; omitempty).
-    #[serde(rename = "perNodeData", default, skip_serializing_if = "is_nil_or_empty_map")]
+    #[serde(
+        rename = "perNodeData",
+        default,
+        skip_serializing_if = "is_nil_or_empty_map"
+    )]
     pub per_node_data: Option<BTreeMap<String, String>>,
 }
 

@@ -64,11 +64,16 @@ pub fn translate_vault_response(
             }
             Some(secret_response::Result::Data(data)) => data,
             _ => {
-                return Err(RelayError::Internal(format!("vault returned no data for secret {name}")));
+                return Err(RelayError::Internal(format!(
+                    "vault returned no data for secret {name}"
+                )));
             }
         };
         let ciphertext = hex::decode(&data.encrypted_value).map_err(|err| {
-            RelayError::Internal(format!("failed to decode encrypted value for {}: {err}", id.key))
+            RelayError::Internal(format!(
+                "failed to decode encrypted value for {}: {err}",
+                id.key
+            ))
         })?;
         let shares = select_shares(data, enclave_public_key)?;
         if shares.is_empty() {
@@ -77,17 +82,25 @@ pub fn translate_vault_response(
             )));
         }
         entries.push(SecretEntry {
-            id: SecretIdentifier { key: id.key, namespace: id.namespace },
+            id: SecretIdentifier {
+                key: id.key,
+                namespace: id.namespace,
+            },
             ciphertext: STANDARD.encode(ciphertext),
             encrypted_shares: shares,
         });
     }
-    Ok(SecretsResponseResult { secrets: (!entries.is_empty()).then_some(entries) })
+    Ok(SecretsResponseResult {
+        secrets: (!entries.is_empty()).then_some(entries),
+    })
 }
 
 /// The shares of the first entry addressed to exactly `enclave_public_key`, std-base64'd:
 /// `binary_shares` when present, else the hex `shares` decoded.
-fn select_shares(data: &vault::SecretData, enclave_public_key: &str) -> Result<Vec<String>, RelayError> {
+fn select_shares(
+    data: &vault::SecretData,
+    enclave_public_key: &str,
+) -> Result<Vec<String>, RelayError> {
     let Some(entry) = data
         .encrypted_decryption_key_shares
         .iter()
@@ -96,7 +109,11 @@ fn select_shares(data: &vault::SecretData, enclave_public_key: &str) -> Result<V
         return Ok(Vec::new());
     };
     if !entry.binary_shares.is_empty() {
-        return Ok(entry.binary_shares.iter().map(|share| STANDARD.encode(share)).collect());
+        return Ok(entry
+            .binary_shares
+            .iter()
+            .map(|share| STANDARD.encode(share))
+            .collect());
     }
     entry
         .shares

@@ -51,13 +51,21 @@ impl Relay {
                 .collect(),
             ..vault::GetSecretsRequest::default()
         };
-        let metadata =
-            self.metadata(&params.workflow_id, &params.execution_id, owner, &params.org_id, id);
+        let metadata = self.metadata(
+            &params.workflow_id,
+            &params.execution_id,
+            owner,
+            &params.org_id,
+            id,
+        );
         let response = self
             .vault
             .get_secrets(metadata, vault_request)
             .await
-            .map_err(|source| RelayError::Backend { context: "vault execute failed", source })?;
+            .map_err(|source| RelayError::Backend {
+                context: "vault backend",
+                source,
+            })?;
         if response.responses.len() != request.secrets.len() {
             return Err(RelayError::Internal(format!(
                 "vault answered {} secrets for {} requested",

@@ -29,7 +29,9 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_secrets: DEFAULT_MAX_SECRETS }
+        Self {
+            max_secrets: DEFAULT_MAX_SECRETS,
+        }
     }
 }
 
@@ -60,7 +62,10 @@ pub struct CapabilityExecute {
 }
 
 /// Validates secrets params, in field order; the first failure answers.
-pub fn secrets_get(mut params: SecretsRequestParams, limits: Limits) -> Result<SecretsGet, RelayError> {
+pub fn secrets_get(
+    mut params: SecretsRequestParams,
+    limits: Limits,
+) -> Result<SecretsGet, RelayError> {
     required("workflow_id", &params.workflow_id)?;
     let owner = owner(&params.owner)?;
     required("execution_id", &params.execution_id)?;
@@ -80,11 +85,18 @@ pub fn secrets_get(mut params: SecretsRequestParams, limits: Limits) -> Result<S
     }
     enclave_public_key(&params.enclave_public_key)?;
     let attestation = attestation(std::mem::take(&mut params.attestation))?;
-    Ok(SecretsGet { params, owner, secrets, attestation })
+    Ok(SecretsGet {
+        params,
+        owner,
+        secrets,
+        attestation,
+    })
 }
 
 /// Validates capability params, in field order; the first failure answers.
-pub fn capability_execute(mut params: CapabilityRequestParams) -> Result<CapabilityExecute, RelayError> {
+pub fn capability_execute(
+    mut params: CapabilityRequestParams,
+) -> Result<CapabilityExecute, RelayError> {
     required("workflow_id", &params.workflow_id)?;
     let owner = owner(&params.owner)?;
     required("execution_id", &params.execution_id)?;
@@ -95,10 +107,17 @@ pub fn capability_execute(mut params: CapabilityRequestParams) -> Result<Capabil
         .decode(params.payload.as_bytes())
         .map_err(|err| invalid(format!("payload is not standard base64: {err}")))?;
     let request = sdk::CapabilityRequest::decode(payload.as_slice()).map_err(|err| {
-        invalid(format!("payload is not a valid sdk.v1alpha.CapabilityRequest: {err}"))
+        invalid(format!(
+            "payload is not a valid sdk.v1alpha.CapabilityRequest: {err}"
+        ))
     })?;
     let attestation = attestation(std::mem::take(&mut params.attestation))?;
-    Ok(CapabilityExecute { params, owner, request, attestation })
+    Ok(CapabilityExecute {
+        params,
+        owner,
+        request,
+        attestation,
+    })
 }
 
 fn required(field: &str, value: &str) -> Result<(), RelayError> {
@@ -120,7 +139,8 @@ fn owner(text: &str) -> Result<Owner, RelayError> {
 
 fn enclave_public_key(text: &str) -> Result<(), RelayError> {
     required("enclave_public_key", text)?;
-    let key = hex::decode(text).map_err(|err| invalid(format!("enclave_public_key is not hex: {err}")))?;
+    let key = hex::decode(text)
+        .map_err(|err| invalid(format!("enclave_public_key is not hex: {err}")))?;
     if key.len() != ENCLAVE_KEY_BYTES {
         return Err(invalid(format!(
             "enclave_public_key must be {ENCLAVE_KEY_BYTES} bytes (64 hex digits), got {} bytes",
