@@ -33,3 +33,4 @@ pub mod gateway;
 pub mod jsonrpc;
 pub mod proto;
 pub mod relay;
+pub mod service;
