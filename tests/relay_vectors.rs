@@ -265,3 +265,18 @@ fn vault_translation_failures_are_internal_and_named() {
         assert_eq!(err.failure().public_message(), "internal error");
     }
 }
+
+#[test]
+fn vault_capability_response_unpacks_and_translates() {
+    use confidential_relay::backend::vault_response;
+    use confidential_relay::proto::capabilities::CapabilityResponse;
+    let v = common::kat_vector("vault-translate/kat11-hex-shares");
+    let bytes = hex::decode(v["inputs"]["capability_response_hex"].as_str().unwrap()).unwrap();
+    let response = vault_response(CapabilityResponse::decode(bytes.as_slice()).unwrap()).unwrap();
+    let key = v["inputs"]["enclave_public_key"].as_str().unwrap();
+    let result = translate_vault_response(&response, key).unwrap();
+    assert_eq!(
+        String::from_utf8(gojson::to_vec(&result).unwrap()).unwrap(),
+        v["expected"]["result_json"].as_str().unwrap()
+    );
+}
