@@ -311,9 +311,13 @@ pub fn parse_endpoint(field: &str, text: &str) -> Result<EndpointAddr, ConfigErr
     let uri: Uri = text
         .parse()
         .map_err(|err| ConfigError::new(field, format!("{text:?} is not a URI: {err}")))?;
-    let has_host = uri.host().is_some_and(|host| !host.is_empty());
-    let bare = uri.path() == "/" && uri.query().is_none();
-    if !has_host || !bare {
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(ConfigError::new(
+            field,
+            format!("{text:?}: expected scheme://host:port (the host is missing)"),
+        ));
+    }
+    if uri.path() != "/" || uri.query().is_some() {
         return Err(ConfigError::new(
             field,
             format!("{text:?}: expected scheme://host:port with no path"),

@@ -233,9 +233,14 @@ fn endpoint(
 
 /// Maps a gRPC status (from the backend or from tonic itself) to a backend error.
 fn from_status(status: tonic::Status, deadline: Duration) -> BackendError {
+    if has_source::<tonic::TimeoutExpired>(&status) {
+        // tonic enforces the `grpc-timeout` we set on the client side too.
+        return BackendError::DeadlineExceeded(deadline);
+    }
     let text = status_text(&status);
     match status.code() {
-        Code::Unavailable => BackendError::Unavailable(text),
+        // Cancelled by tonic, not by us: the connection was lost mid-call.
+        Code::Unavailable | Code::Cancelled => BackendError::Unavailable(text),
         Code::DeadlineExceeded => BackendError::DeadlineExceeded(deadline),
         // tonic reports an oversize or undecodable message with these codes.
         Code::OutOfRange | Code::Internal if is_decode_failure(&text) => BackendError::Decode(text),
@@ -244,6 +249,17 @@ fn from_status(status: tonic::Status, deadline: Duration) -> BackendError {
             message: text,
         },
     }
+}
+
+fn has_source<E: std::error::Error + 'static>(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(err) = source {
+        if err.is::<E>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 fn is_decode_failure(text: &str) -> bool {
