@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use confidential_relay::backend::mock::capability::{Behaviour, MockCapabilities};
 use confidential_relay::backend::mock::vault::{KEY_DOES_NOT_EXIST, MockSecret, MockVault};
@@ -331,4 +332,36 @@ async fn routes_by_id_and_unknown_id_is_not_found() {
         .map(|s| (s.backend.as_str(), s.calls, s.errors))
         .collect();
     assert_eq!(names, [("a@1.0.0", 1, 0), ("vault@1.0.0", 0, 0)]);
+}
+
+/// Streams are read to their end (the Go server ends it right after its one message), so
+/// calls do not reset HTTP/2 streams: an h2 server closed the connection after ~1400 reset
+/// streams ("too_many_internal_resets") when the client dropped them unread. A backend that keeps
+/// the stream open is reset after the grace period, and the call still succeeds promptly.
+#[tokio::test]
+async fn streams_are_read_to_their_end_within_a_grace_period() {
+    let echo_then = |linger: Duration| Behaviour::Linger(linger, Box::new(Behaviour::Echo));
+    let caps = Arc::new(
+        MockCapabilities::new()
+            .with("short@1.0.0", echo_then(Duration::from_millis(20)))
+            .with("long@1.0.0", echo_then(Duration::from_secs(30))),
+    );
+    let server = serve_tcp(caps.clone()).await.unwrap();
+    let client = backends(&format!("default_endpoint = {:?}\n", server.endpoint()));
+    let request = |id: &str| CapabilityRequest {
+        capability_id: id.into(),
+        ..Default::default()
+    };
+    for _ in 0..5 {
+        client.execute(request("short@1.0.0")).await.unwrap();
+    }
+    assert_eq!(caps.streams_ended(), 5);
+    let started = Instant::now();
+    client.execute(request("long@1.0.0")).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(caps.streams_ended(), 5);
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use tonic::Code;
+use tonic::codec::Streaming;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
@@ -26,6 +27,9 @@ use crate::proto::vault::{GetSecretsRequest, GetSecretsResponse, VAULT_CAPABILIT
 
 /// The gRPC path of `capabilities.Executable/Execute`.
 pub const EXECUTE_PATH: &str = "/capabilities.Executable/Execute";
+/// How long to wait for the end of the stream after the first message. The Go server ends it
+/// right after that message; a backend that keeps it open is reset after this grace period.
+pub const DRAIN_GRACE: Duration = Duration::from_millis(100);
 
 /// A channel created on first use, shared by every route to the same endpoint.
 struct LazyChannel {
@@ -139,6 +143,13 @@ impl GrpcBackends {
         let result = tokio::time::timeout(deadline, self.exchange(backend, request, started))
             .await
             .unwrap_or(Err(BackendError::DeadlineExceeded(deadline)));
+        let result = match result {
+            Ok((response, stream)) => {
+                drain(stream).await;
+                Ok(response)
+            }
+            Err(err) => Err(err),
+        };
         backend.stats.record(started.elapsed(), result.is_err());
         if let Err(err) = &result {
             tracing::debug!(backend = %backend.name, endpoint = %backend.address, %err, "backend call failed");
@@ -151,7 +162,7 @@ impl GrpcBackends {
         backend: &Backend,
         request: CapabilityRequest,
         started: Instant,
-    ) -> Result<CapabilityResponse, BackendError> {
+    ) -> Result<(CapabilityResponse, Streaming<CapabilityResponse>), BackendError> {
         let _slot = backend
             .slots
             .acquire()
@@ -174,7 +185,7 @@ impl GrpcBackends {
             .map_err(|status| from_status(status, backend.deadline))?
             .into_inner();
         match stream.message().await {
-            Ok(Some(response)) => Ok(response),
+            Ok(Some(response)) => Ok((response, stream)),
             Ok(None) => Err(BackendError::Decode(
                 "the response stream ended without a message".into(),
             )),
@@ -206,6 +217,25 @@ impl VaultBackend for GrpcBackends {
             .call(&backend, vault_capability_request(metadata, &request))
             .await?;
         vault_response(response)
+    }
+}
+
+/// Reads the rest of the stream (the Go server sends one message, then the trailers) so it ends
+/// cleanly. Dropping it unread resets the HTTP/2 stream instead, and h2 servers close a
+/// connection that sees ~1000 such resets as "excessive load" (measured: after ~1400 calls).
+/// Bounded by [`DRAIN_GRACE`]; extra messages are ignored.
+async fn drain(mut stream: Streaming<CapabilityResponse>) {
+    let rest = async {
+        let mut extra = 0usize;
+        while let Ok(Some(_)) = stream.message().await {
+            extra += 1;
+        }
+        extra
+    };
+    match tokio::time::timeout(DRAIN_GRACE, rest).await {
+        Ok(0) => {}
+        Ok(extra) => tracing::debug!(extra, "backend sent more than one response message"),
+        Err(_) => tracing::debug!("backend kept the stream open after its response; reset it"),
     }
 }
 

@@ -2,13 +2,13 @@
 //! error string, delay, hang, ...). Counts calls in flight so tests can observe concurrency limits.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tonic::Code;
 
-use super::ExecuteHandler;
+use super::{ExecuteHandler, Reply};
 use crate::proto::capabilities::{CapabilityRequest, CapabilityResponse};
 use crate::proto::pack;
 use crate::proto::values::Value;
@@ -34,6 +34,8 @@ pub enum Behaviour {
     Delay(Duration, Box<Behaviour>),
     /// Never answers.
     Hang,
+    /// Behaves like the inner behaviour, then keeps the stream open this long before ending it.
+    Linger(Duration, Box<Behaviour>),
 }
 
 /// The mock capabilities, by id. Unknown ids answer the error `capability not found: <id>`.
@@ -42,6 +44,7 @@ pub struct MockCapabilities {
     behaviours: BTreeMap<String, Behaviour>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    streams_ended: Arc<AtomicUsize>,
     requests: Mutex<Vec<CapabilityRequest>>,
 }
 
@@ -70,6 +73,11 @@ impl MockCapabilities {
         self.max_in_flight.load(Ordering::SeqCst)
     }
 
+    /// Response streams the client read to their end (rather than resetting them).
+    pub fn streams_ended(&self) -> usize {
+        self.streams_ended.load(Ordering::SeqCst)
+    }
+
     /// Calls in progress now.
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::SeqCst)
@@ -87,10 +95,7 @@ impl Drop for InFlight<'_> {
 
 #[async_trait::async_trait]
 impl ExecuteHandler for MockCapabilities {
-    async fn execute(
-        &self,
-        request: CapabilityRequest,
-    ) -> Result<Vec<CapabilityResponse>, tonic::Status> {
+    async fn execute(&self, request: CapabilityRequest) -> Result<Reply, tonic::Status> {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         let _guard = InFlight(&self.in_flight);
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -104,6 +109,7 @@ impl ExecuteHandler for MockCapabilities {
                 request.capability_id
             )),
         };
+        let mut linger = Duration::ZERO;
         loop {
             let response = match behaviour {
                 Behaviour::Delay(delay, inner) => {
@@ -111,11 +117,16 @@ impl ExecuteHandler for MockCapabilities {
                     behaviour = *inner;
                     continue;
                 }
+                Behaviour::Linger(time, inner) => {
+                    linger = time;
+                    behaviour = *inner;
+                    continue;
+                }
                 Behaviour::Hang => std::future::pending().await,
                 Behaviour::Status(code, message) => {
                     return Err(tonic::Status::new(code, message));
                 }
-                Behaviour::NoMessage => return Ok(Vec::new()),
+                Behaviour::NoMessage => return Ok(Reply::default()),
                 Behaviour::Echo => CapabilityResponse {
                     payload: request.payload,
                     ..Default::default()
@@ -134,7 +145,11 @@ impl ExecuteHandler for MockCapabilities {
                 },
                 Behaviour::Respond(response) => response,
             };
-            return Ok(vec![response]);
+            return Ok(Reply {
+                messages: vec![response],
+                linger,
+                ended: Some(self.streams_ended.clone()),
+            });
         }
     }
 }

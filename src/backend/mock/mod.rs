@@ -12,9 +12,11 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::task::JoinHandle;
 use tonic::body::Body;
@@ -29,15 +31,32 @@ use crate::proto::capabilities::{CapabilityRequest, CapabilityResponse};
 /// Largest request a mock accepts (the relay never sends more than a few KiB).
 pub const MOCK_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 
-/// What a mock does with one `Execute` call: the stream messages to send (the Go server sends
-/// exactly one; zero or more are possible for fault tests) or a gRPC status.
+/// What a mock does with one `Execute` call: a [`Reply`] or a gRPC status.
 #[async_trait::async_trait]
 pub trait ExecuteHandler: Send + Sync + 'static {
     /// Answers one request.
-    async fn execute(
-        &self,
-        request: CapabilityRequest,
-    ) -> Result<Vec<CapabilityResponse>, tonic::Status>;
+    async fn execute(&self, request: CapabilityRequest) -> Result<Reply, tonic::Status>;
+}
+
+/// The stream a mock sends for one call.
+#[derive(Debug, Default)]
+pub struct Reply {
+    /// The messages (the Go server sends exactly one; zero or more for fault tests).
+    pub messages: Vec<CapabilityResponse>,
+    /// How long the stream stays open after the messages before it ends.
+    pub linger: Duration,
+    /// Incremented when the client read the stream to its end (rather than resetting it).
+    pub ended: Option<Arc<AtomicUsize>>,
+}
+
+impl Reply {
+    /// One message, then the end of the stream (what the Go server does).
+    pub fn one(message: CapabilityResponse) -> Self {
+        Self {
+            messages: vec![message],
+            ..Self::default()
+        }
+    }
 }
 
 /// Why a mock server could not start.
@@ -73,11 +92,10 @@ pub async fn serve_tcp(handler: Arc<dyn ExecuteHandler>) -> Result<MockServer, M
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let endpoint = format!("http://{}", listener.local_addr()?);
     let router = Server::builder().add_service(ExecutableService { handler });
+    // Without TCP_NODELAY small writes (the trailers) wait for delayed ACKs: ~40 ms per call.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let task = tokio::spawn(async move {
-        if let Err(err) = router
-            .serve_with_incoming(TcpIncoming::from(listener))
-            .await
-        {
+        if let Err(err) = router.serve_with_incoming(incoming).await {
             tracing::warn!(%err, "mock server stopped");
         }
     });
@@ -160,9 +178,22 @@ impl ServerStreamingService<CapabilityRequest> for ExecuteCall {
     fn call(&mut self, request: tonic::Request<CapabilityRequest>) -> Self::Future {
         let handler = self.0.clone();
         Box::pin(async move {
-            let messages = handler.execute(request.into_inner()).await?;
+            let reply = handler.execute(request.into_inner()).await?;
+            let Reply {
+                messages,
+                linger,
+                ended,
+            } = reply;
+            let end = futures_util::stream::once(async move {
+                tokio::time::sleep(linger).await;
+                if let Some(ended) = ended {
+                    ended.fetch_add(1, Ordering::SeqCst);
+                }
+                None
+            })
+            .filter_map(futures_util::future::ready);
             let stream: ResponseStream =
-                Box::pin(futures_util::stream::iter(messages.into_iter().map(Ok)));
+                Box::pin(futures_util::stream::iter(messages.into_iter().map(Ok)).chain(end));
             Ok(tonic::Response::new(stream))
         })
     }

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use crypto_box::PublicKey;
 use crypto_box::aead::OsRng;
 
-use super::ExecuteHandler;
+use super::{ExecuteHandler, Reply};
 use crate::proto::capabilities::{CapabilityRequest, CapabilityResponse};
 use crate::proto::vault::{
     EncryptedShares, GetSecretsRequest, GetSecretsResponse, METHOD_SECRETS_GET, SecretData,
@@ -200,10 +200,7 @@ impl MockVault {
 
 #[async_trait::async_trait]
 impl ExecuteHandler for MockVault {
-    async fn execute(
-        &self,
-        request: CapabilityRequest,
-    ) -> Result<Vec<CapabilityResponse>, tonic::Status> {
+    async fn execute(&self, request: CapabilityRequest) -> Result<Reply, tonic::Status> {
         if let Ok(mut requests) = self.requests.lock() {
             requests.push(request.clone());
         }
@@ -217,6 +214,6 @@ impl ExecuteHandler for MockVault {
                 ..Default::default()
             },
         };
-        Ok(vec![response])
+        Ok(Reply::one(response))
     }
 }
