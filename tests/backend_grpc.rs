@@ -365,3 +365,39 @@ async fn streams_are_read_to_their_end_within_a_grace_period() {
     );
     assert_eq!(caps.streams_ended(), 5);
 }
+
+#[tokio::test]
+async fn mock_kit_routes_vault_and_capabilities() {
+    use confidential_relay::backend::mock::kit::MockBackends;
+
+    let kit = MockBackends::start(
+        MockVault::new(2).with_secret(OWNER, "main", "K", b"v"),
+        MockCapabilities::new().with("cap@1.0.0", Behaviour::Value(string_value("x"))),
+    )
+    .await
+    .unwrap();
+    let client = GrpcBackends::from_config(&kit.config()).unwrap();
+    let key = hex::encode(SecretKey::generate(&mut OsRng).public_key().as_bytes());
+    let secrets = GetSecretsRequest {
+        requests: vec![secret_request("K", &key)],
+        ..Default::default()
+    };
+    let answer = client.get_secrets(metadata(), secrets).await.unwrap();
+    assert!(matches!(
+        answer.responses[0].result,
+        Some(secret_response::Result::Data(_))
+    ));
+    let response = client
+        .execute(CapabilityRequest {
+            capability_id: "cap@1.0.0".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        unpack::<Value>(response.payload.as_ref().unwrap()),
+        Ok(string_value("x"))
+    );
+    assert_eq!(kit.vault.requests().len(), 1);
+    assert_eq!(kit.capabilities.requests().len(), 1);
+}

@@ -5,6 +5,7 @@
 //! are the two handlers. A [`MockServer`] stops when dropped.
 
 pub mod capability;
+pub mod kit;
 pub mod vault;
 
 use std::convert::Infallible;
