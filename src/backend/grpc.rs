@@ -30,6 +30,10 @@ pub const EXECUTE_PATH: &str = "/capabilities.Executable/Execute";
 /// How long to wait for the end of the stream after the first message. The Go server ends it
 /// right after that message; a backend that keeps it open is reset after this grace period.
 pub const DRAIN_GRACE: Duration = Duration::from_millis(100);
+/// TCP keepalive of backend connections, so a silently vanished backend host is noticed without
+/// every call running into its deadline first. Kernel-level on purpose: HTTP/2 pings more often
+/// than every 5 minutes make Go gRPC servers (default keepalive policy) close the connection.
+pub const TCP_KEEPALIVE: Duration = Duration::from_secs(30);
 
 /// A channel created on first use, shared by every route to the same endpoint.
 struct LazyChannel {
@@ -258,7 +262,9 @@ fn endpoint(
             Endpoint::from_shared(format!("unix://{path}")).map_err(invalid)?
         }
     };
-    Ok(endpoint.connect_timeout(connect_timeout))
+    Ok(endpoint
+        .connect_timeout(connect_timeout)
+        .tcp_keepalive(Some(TCP_KEEPALIVE)))
 }
 
 /// Maps a gRPC status (from the backend or from tonic itself) to a backend error.
