@@ -2,16 +2,23 @@
 //!
 //! The relay core talks to them only through [`VaultBackend`] and [`CapabilityBackend`]. This
 //! file owns those traits and [`BackendError`]; [`vault`] builds and unpacks the vault's
-//! capability messages, [`capability_error`] parses the wire error strings, and [`memory`] holds
-//! in-process test doubles.
+//! capability messages, [`capability_error`] parses the wire error strings, [`config`] validates
+//! the routing section, [`grpc`] is the production client, [`memory`] holds in-process test
+//! doubles and [`mock`] real tonic mock servers.
 
 pub mod capability_error;
+pub mod config;
+pub mod grpc;
 pub mod memory;
+pub mod mock;
+pub mod stats;
 pub mod vault;
 
 use std::time::Duration;
 
 pub use capability_error::{CapabilityError, ErrorCode, Origin, Visibility};
+pub use config::{BackendsConfig, BackendsPlan, ConfigError};
+pub use grpc::GrpcBackends;
 pub use vault::{vault_capability_request, vault_response};
 
 use crate::proto::capabilities::{CapabilityRequest, CapabilityResponse, RequestMetadata};
