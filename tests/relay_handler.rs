@@ -576,6 +576,7 @@ async fn validation_failures_name_the_field() {
     let capability_cases: Vec<(String, String)> = vec![
         (format!("{{{base}{att}}}"), "reference_id is required".into()),
         (format!(r#"{{{base},"reference_id":"1"{att}}}"#), "capability_id is required".into()),
+        (format!(r#"{{{base},"reference_id":"1","capability_id":"vault@1.0.0"{att}}}"#), "capability_id vault@1.0.0 is reserved: use confidential.secrets.get".into()),
         (format!(r#"{{{base},"reference_id":"1","capability_id":"c"{att}}}"#), "payload is required".into()),
         (format!(r#"{{{base},"reference_id":"1","capability_id":"c","payload":"!"{att}}}"#), "payload is not standard base64: Invalid symbol 33, offset 0.".into()),
         (format!(r#"{{{base},"reference_id":"1","capability_id":"c","payload":"/w=="{att}}}"#), "payload is not a valid sdk.v1alpha.CapabilityRequest: failed to decode Protobuf message: invalid varint".into()),

@@ -10,6 +10,7 @@ use super::RelayError;
 use super::owner::Owner;
 use super::params::{CapabilityRequestParams, SecretIdentifier, SecretsRequestParams};
 use crate::proto::sdk;
+use crate::proto::vault::VAULT_CAPABILITY_ID;
 
 /// Default for the most secrets one request may name (the vault's own batch limit is 10).
 pub const DEFAULT_MAX_SECRETS: usize = 10;
@@ -102,6 +103,13 @@ pub fn capability_execute(
     required("execution_id", &params.execution_id)?;
     required("reference_id", &params.reference_id)?;
     required("capability_id", &params.capability_id)?;
+    if params.capability_id == VAULT_CAPABILITY_ID {
+        // Reaching the vault through execute would skip every secrets.get check (owner
+        // normalization, the enclave key as the only encryption key, the batch limit).
+        return Err(invalid(format!(
+            "capability_id {VAULT_CAPABILITY_ID} is reserved: use confidential.secrets.get"
+        )));
+    }
     required("payload", &params.payload)?;
     let payload = STANDARD
         .decode(params.payload.as_bytes())
