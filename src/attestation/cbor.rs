@@ -48,6 +48,11 @@ impl<'a> Reader<'a> {
         Self { rest: input }
     }
 
+    /// The input not consumed yet.
+    pub(crate) fn remaining(&self) -> &'a [u8] {
+        self.rest
+    }
+
     /// Whether all input was consumed.
     pub(crate) fn is_empty(&self) -> bool {
         self.rest.is_empty()

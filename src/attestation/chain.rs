@@ -333,3 +333,28 @@ fn webpki_cause(e: &webpki::Error) -> &'static str {
         _ => "path validation failed",
     }
 }
+
+/// Verifies that `issuer_der`'s key signed `cert_der` with ecdsa-with-SHA384 (the certificate
+/// signature check of the chain walk, exposed for checking CA-only chains such as AWS's
+/// published ones). DER signatures with short `r`/`s` are accepted.
+pub fn verify_certificate_signature(issuer_der: &[u8], cert_der: &[u8]) -> Result<(), Rejection> {
+    let issuer = parse_der(issuer_der, 0)?;
+    let cert = parse_der(cert_der, 1)?;
+    check_common(&issuer, 0)?;
+    check_common(&cert, 1)?;
+    if cert.issuer().as_raw() != issuer.subject().as_raw() {
+        return Err(chain_err(
+            1,
+            "issuer differs from the previous certificate's subject",
+        ));
+    }
+    UnparsedPublicKey::new(
+        &aws_lc_rs::signature::ECDSA_P384_SHA384_ASN1,
+        issuer.public_key().subject_public_key.data.as_ref(),
+    )
+    .verify(
+        cert.tbs_certificate.as_ref(),
+        cert.signature_value.data.as_ref(),
+    )
+    .map_err(|_| chain_err(1, "certificate signature invalid"))
+}

@@ -129,3 +129,62 @@ pub fn verifier_for(row: &Row, allow_debug: bool) -> NitroVerifier {
         Arc::new(FixedClock::at_secs(row.verify_at_s)),
     )
 }
+
+/// Unix seconds inside the default fake chain's validity.
+pub const FAKE_NOW_S: u64 = 1_700_000_060;
+
+/// Default PCR0-2 of fake documents.
+pub const FAKE_PCRS: [[u8; 48]; 3] = [[0x11; 48], [0x22; 48], [0x33; 48]];
+
+/// The 32-byte user data of fake documents.
+pub const FAKE_USER_DATA: [u8; 32] = [0xab; 32];
+
+/// A valid spec for the default fake chain at [`FAKE_NOW_S`].
+pub fn fake_spec() -> confidential_relay::attestation::fake::DocumentSpec {
+    confidential_relay::attestation::fake::DocumentSpec::new(
+        FAKE_PCRS,
+        &FAKE_USER_DATA,
+        FAKE_NOW_S * 1000,
+    )
+}
+
+/// A verifier trusting the fake attestor's root and [`FAKE_PCRS`], clock at [`FAKE_NOW_S`].
+pub fn fake_verifier(att: &confidential_relay::attestation::fake::FakeAttestor) -> NitroVerifier {
+    let [a, b, c] = FAKE_PCRS;
+    NitroVerifier::new(
+        Policy::new(vec![PcrSet::new(a, b, c)]).unwrap(),
+        att.trust_root().unwrap(),
+        Arc::new(FixedClock::at_secs(FAKE_NOW_S)),
+    )
+}
+
+/// The reason token of verifying `doc` with the fake verifier and the fake user data.
+pub fn fake_reason(
+    att: &confidential_relay::attestation::fake::FakeAttestor,
+    doc: &[u8],
+) -> &'static str {
+    match fake_verifier(att).verify_at(doc, &[&FAKE_USER_DATA], FAKE_NOW_S * 1000) {
+        Ok(()) => "accepted",
+        Err(e) => e.reason(),
+    }
+}
+
+/// The CBOR encoding of a byte string (head + content).
+pub fn bstr(bytes: &[u8]) -> Vec<u8> {
+    confidential_relay::attestation::fake::Cbor::Bytes(bytes.to_vec()).encode()
+}
+
+/// The marlin `aws.bin` document ("V" in the spec) and its row.
+pub fn marlin() -> (Row, Vec<u8>) {
+    let row = row("marlin-oyster/sdks__rs__src__testcases__aws.bin");
+    let doc = load(&row);
+    (row, doc)
+}
+
+/// Reason token of chain + signature verification of a real document at its verify time.
+pub fn real_reason(row: &Row, doc: &[u8]) -> &'static str {
+    match verifier_for(row, true).verify_document_at(doc, row.verify_at_s * 1000) {
+        Ok(_) => "accepted",
+        Err(e) => e.reason(),
+    }
+}
