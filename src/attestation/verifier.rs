@@ -13,7 +13,13 @@ use super::limits::{CHAIN_CACHE_CAPACITY, MAX_PCRS};
 use super::policy::Policy;
 use super::{AttestationVerifier, cose};
 
-/// A document whose chain and signature verified at a given time. Only the verifier builds it.
+/// A document whose chain and signature verified at a given time. Only the verifier builds it:
+///
+/// ```compile_fail
+/// use confidential_relay::attestation::{parse, VerifiedDocument};
+/// let parsed = parse(&[]).unwrap();
+/// let forged = VerifiedDocument { parsed };
+/// ```
 #[derive(Debug, Clone)]
 pub struct VerifiedDocument<'a> {
     parsed: ParsedDocument<'a>,
