@@ -107,3 +107,73 @@ impl ChainCache {
         self.lock().len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{
+        ECDSA_P384_SHA384_FIXED, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
+        UnparsedPublicKey,
+    };
+
+    use super::*;
+
+    fn chain(not_before: i64, not_after: i64) -> Arc<VerifiedChain> {
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &SystemRandom::new())
+                .unwrap();
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+        let leaf_key = UnparsedPublicKey::new(&ECDSA_P384_SHA384_FIXED, pair.public_key().as_ref())
+            .parse()
+            .unwrap();
+        Arc::new(VerifiedChain {
+            leaf_key,
+            not_before,
+            not_after,
+        })
+    }
+
+    #[test]
+    fn hit_only_inside_the_window_and_expired_entries_are_dropped() {
+        let cache = ChainCache::new(4);
+        cache.insert([1; 32], chain(100, 200), 150);
+        assert!(cache.get(&[1; 32], 99).is_none());
+        assert!(
+            cache.get(&[1; 32], 100).is_none(),
+            "entry was dropped at the previous miss"
+        );
+        cache.insert([1; 32], chain(100, 200), 150);
+        assert!(cache.get(&[1; 32], 200).is_some());
+        assert!(cache.get(&[1; 32], 201).is_none());
+        assert_eq!(cache.len(), 0);
+        assert_eq!(cache.stats(), (1, 3));
+    }
+
+    #[test]
+    fn bounded_with_expired_entries_evicted_first() {
+        let cache = ChainCache::new(2);
+        cache.insert([1; 32], chain(0, 10), 5);
+        cache.insert([2; 32], chain(0, 1000), 5);
+        cache.insert([3; 32], chain(0, 1000), 50);
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get(&[2; 32], 50).is_some());
+        assert!(cache.get(&[3; 32], 50).is_some());
+        cache.insert([4; 32], chain(0, 1000), 50);
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get(&[4; 32], 50).is_some());
+    }
+
+    #[test]
+    fn zero_capacity_disables_caching() {
+        let cache = ChainCache::new(0);
+        cache.insert([1; 32], chain(0, 10), 5);
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn key_separates_certificate_boundaries() {
+        assert_ne!(chain_key(b"ab", &[b"c"]), chain_key(b"a", &[b"bc"]));
+        assert_eq!(chain_key(b"ab", &[b"c"]), chain_key(b"ab", &[b"c"]));
+    }
+}

@@ -66,6 +66,8 @@ pub struct ChainOptions {
     pub instance_ca_p256: bool,
     /// Insert an extra CA below the pathLen-0 instance CA.
     pub extra_ca_below_instance: bool,
+    /// notAfter of the zonal CA (`cabundle[2]`) when it should expire before the leaf.
+    pub zonal_ca_not_after_s: Option<i64>,
 }
 
 impl Default for ChainOptions {
@@ -78,6 +80,7 @@ impl Default for ChainOptions {
             leaf_duplicate_extension: false,
             instance_ca_p256: false,
             extra_ca_below_instance: false,
+            zonal_ca_not_after_s: None,
         }
     }
 }
@@ -246,8 +249,12 @@ impl FakeAttestor {
         }
         let mut issuer = root;
         for (cn, path_len, alg) in layers {
+            let na = match (cn, options.zonal_ca_not_after_s) {
+                ("fake-zonal", Some(na)) => na,
+                _ => ca_na,
+            };
             let next = CertifiedIssuer::signed_by(
-                params(cn, nb, ca_na, Some(BasicConstraints::Constrained(path_len)))?,
+                params(cn, nb, na, Some(BasicConstraints::Constrained(path_len)))?,
                 key(alg)?,
                 &issuer,
             )?;
