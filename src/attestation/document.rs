@@ -330,3 +330,26 @@ fn parse_cabundle<'a>(r: &mut Reader<'a>) -> Result<Vec<&'a [u8]>, FormatError> 
     check_size("cabundle", bundle.len(), 1, MAX_CABUNDLE)?;
     Ok(bundle)
 }
+
+/// Fuzzing entry point: parses arbitrary bytes and, when they parse, walks every field. Must
+/// never panic; used by the `fuzz/` target and by the mutation test in `cargo test`.
+pub fn fuzz_parse(data: &[u8]) -> usize {
+    match parse(data) {
+        Err(e) => e.field.len(),
+        Ok(doc) => {
+            let p = &doc.payload;
+            let pcr_bytes: usize = p.pcrs.iter().flatten().map(|v| v.len()).sum();
+            let optional = [p.public_key, p.user_data, p.nonce]
+                .iter()
+                .flatten()
+                .map(|v| v.len())
+                .sum::<usize>();
+            p.module_id.len()
+                + pcr_bytes
+                + optional
+                + p.certificate.len()
+                + p.cabundle.iter().map(|c| c.len()).sum::<usize>()
+                + doc.signature.len()
+        }
+    }
+}

@@ -25,7 +25,7 @@ pub mod verifier;
 
 pub use chain::{AWS_NITRO_ROOT_G1_SHA256, TrustRoot};
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use document::{ParsedDocument, Payload, parse};
+pub use document::{ParsedDocument, Payload, fuzz_parse, parse};
 pub use error::{
     CertificateError, ConfigError, FormatError, Problem, Rejection, SignatureError, UserDataProblem,
 };
