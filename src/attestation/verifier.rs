@@ -93,6 +93,12 @@ impl NitroVerifier {
         clock: Arc<dyn Clock>,
         capacity: usize,
     ) -> Self {
+        if !root.is_aws() {
+            tracing::warn!(
+                sha256 = %root.sha256_hex(),
+                "attestation trust root is NOT the AWS Nitro Root-G1: real enclaves will be refused"
+            );
+        }
         Self {
             root,
             policy,
