@@ -358,3 +358,42 @@ pub fn verify_certificate_signature(issuer_der: &[u8], cert_der: &[u8]) -> Resul
     )
     .map_err(|_| chain_err(1, "certificate signature invalid"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn self_signed(alg: &'static rcgen::SignatureAlgorithm) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate_for(alg).unwrap();
+        let params = rcgen::CertificateParams::new(vec!["x".to_owned()]).unwrap();
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn certificate_signature_algorithm_other_than_ecdsa_sha384_is_rejected() {
+        for alg in [
+            &rcgen::PKCS_ECDSA_P256_SHA256,
+            &rcgen::PKCS_ECDSA_P521_SHA512,
+        ] {
+            let der = self_signed(alg);
+            let cert = parse_der(&der, 3).unwrap();
+            assert_eq!(
+                check_common(&cert, 3),
+                Err(chain_err(3, "signature algorithm is not ecdsa-with-SHA384"))
+            );
+        }
+        let der = self_signed(&rcgen::PKCS_ECDSA_P384_SHA384);
+        assert_eq!(check_common(&parse_der(&der, 0).unwrap(), 0), Ok(()));
+    }
+
+    #[test]
+    fn embedded_root_matches_its_pin() {
+        let root = TrustRoot::aws_nitro_root_g1().unwrap();
+        assert_eq!(root.sha256_hex(), AWS_NITRO_ROOT_G1_SHA256);
+        assert!(
+            TrustRoot::insecure_custom_root(root.der().to_vec(), Some(AWS_NITRO_ROOT_G1_SHA256))
+                .is_ok()
+        );
+        assert!(TrustRoot::insecure_custom_root(vec![0x30, 0x00], None).is_err());
+    }
+}

@@ -122,10 +122,13 @@ pub enum Rejection {
         /// First PCR index that differed from the first trusted set.
         index: u8,
     },
-    /// The document's `user_data` is absent, null or equals none of the expected values
+    /// The document's `user_data` (possibly empty) equals none of the expected values
     /// (`user_data_mismatch`).
-    #[error("user_data {0}")]
-    UserDataMismatch(UserDataProblem),
+    #[error("user_data equals none of the expected values")]
+    UserDataMismatch,
+    /// The document carries no `user_data` (absent or null) (`user_data_mismatch`).
+    #[error("user_data is absent or null")]
+    UserDataAbsent,
     /// The document timestamp is older than the maximum age (`stale`).
     #[error("document is {age_ms} ms old, more than the allowed {max_ms} ms")]
     Stale {
@@ -144,17 +147,6 @@ pub enum Rejection {
     },
 }
 
-/// How `user_data` failed to match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-pub enum UserDataProblem {
-    /// Absent or null.
-    #[error("is absent or null")]
-    Absent,
-    /// Present (possibly empty) but equal to no candidate.
-    #[error("of {0} bytes equals none of the expected values")]
-    Differs(usize),
-}
-
 impl Rejection {
     /// The stable token for this reason.
     pub fn reason(&self) -> &'static str {
@@ -166,7 +158,7 @@ impl Rejection {
             Self::BadSignature(_) => "bad_signature",
             Self::DebugEnclave => "debug_enclave",
             Self::PcrMismatch { .. } => "pcr_mismatch",
-            Self::UserDataMismatch(_) => "user_data_mismatch",
+            Self::UserDataMismatch | Self::UserDataAbsent => "user_data_mismatch",
             Self::Stale { .. } => "stale",
             Self::Future { .. } => "future",
         }

@@ -26,9 +26,7 @@ pub mod verifier;
 pub use chain::{AWS_NITRO_ROOT_G1_SHA256, TrustRoot};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use document::{ParsedDocument, Payload, fuzz_parse, parse};
-pub use error::{
-    CertificateError, ConfigError, FormatError, Problem, Rejection, SignatureError, UserDataProblem,
-};
+pub use error::{CertificateError, ConfigError, FormatError, Problem, Rejection, SignatureError};
 pub use policy::{PcrSet, PcrValue, Policy, parse_trusted_pcrs_json};
 pub use verifier::{NitroVerifier, VerifiedDocument};
 

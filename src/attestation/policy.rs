@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::error::{ConfigError, Rejection, UserDataProblem};
+use super::error::{ConfigError, Rejection};
 use super::limits::{MAX_PCRS, PCR_POLICY_LENGTH};
 use super::verifier::VerifiedDocument;
 
@@ -239,12 +239,10 @@ pub fn check_pcrs(pcrs: &[Option<&[u8]>; MAX_PCRS], sets: &[PcrSet]) -> Result<(
 
 /// `user_data_mismatch` unless `user_data` is present and equals one candidate exactly.
 pub fn check_user_data(user_data: Option<&[u8]>, candidates: &[&[u8]]) -> Result<(), Rejection> {
-    let data = user_data.ok_or(Rejection::UserDataMismatch(UserDataProblem::Absent))?;
+    let data = user_data.ok_or(Rejection::UserDataAbsent)?;
     if candidates.contains(&data) {
         Ok(())
     } else {
-        Err(Rejection::UserDataMismatch(UserDataProblem::Differs(
-            data.len(),
-        )))
+        Err(Rejection::UserDataMismatch)
     }
 }
