@@ -112,7 +112,11 @@ impl<'a> Reader<'a> {
         if major == 7 {
             return match info {
                 0..=23 => Ok(Head::Simple(info)),
-                24 => Ok(Head::Simple(self.byte()?)),
+                // RFC 8949 3.3: a two-byte simple value below 32 is not well-formed.
+                24 => match self.byte()? {
+                    0..=31 => Err(Problem::Reserved),
+                    value => Ok(Head::Simple(value)),
+                },
                 25 => self.take(2).map(|_| Head::Float),
                 26 => self.take(4).map(|_| Head::Float),
                 _ => self.take(8).map(|_| Head::Float),
@@ -262,6 +266,8 @@ mod tests {
         assert_eq!(Reader::new(&[0x5f]).head(), Err(Problem::ChunkedString));
         assert_eq!(Reader::new(&[0x7f]).head(), Err(Problem::ChunkedString));
         assert_eq!(Reader::new(&[0x1f]).head(), Err(Problem::Reserved));
+        assert_eq!(Reader::new(&[0xf8, 0x16]).head(), Err(Problem::Reserved));
+        assert_eq!(Reader::new(&[0xf8, 0x20]).head(), Ok(Head::Simple(0x20)));
     }
 
     #[test]
