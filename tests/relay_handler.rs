@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use confidential_relay::attestation::{AttestationVerifier, Rejection};
+use confidential_relay::attestation::{AttestationVerifier, FormatError, Problem, Rejection};
 use confidential_relay::backend::BackendError;
 use confidential_relay::backend::memory::{MemoryCapabilities, MemoryVault};
 use confidential_relay::jsonrpc::{Request, Response};
@@ -31,7 +31,10 @@ struct UserDataDouble;
 impl AttestationVerifier for UserDataDouble {
     fn verify(&self, document: &[u8], candidates: &[&[u8]]) -> Result<(), Rejection> {
         if document == b"MALFORMED" {
-            return Err(Rejection::Malformed("test document".into()));
+            return Err(Rejection::Malformed(FormatError {
+                field: "document",
+                problem: Problem::Truncated,
+            }));
         }
         if candidates.contains(&document) {
             Ok(())

@@ -1,10 +1,34 @@
 //! AWS Nitro attestation documents: the verification interface the relay calls on every
-//! request, and its rejection reasons.
+//! request, the strict parser, the chain and signature verifier, the relay policy, and a fake
+//! attestor for tests and the local demo.
 //!
 //! The relay computes the user data a document must carry for the received params and asks an
 //! [`AttestationVerifier`] whether the document is trustworthy and carries one of them.
+//!
+//! Verification runs in three steps with distinct types: [`parse`] gives an unverified
+//! [`ParsedDocument`]; [`NitroVerifier::verify_document_at`] checks the chain (pinned root,
+//! AWS order, validity at the verification time) and the ES384 signature and gives a
+//! [`VerifiedDocument`]; [`Policy::check`] applies freshness, debug refusal, trusted PCRs and
+//! the user-data binding to that verified document only.
 
-use std::fmt;
+mod cache;
+mod cbor;
+pub mod chain;
+pub mod clock;
+pub mod cose;
+pub mod document;
+pub mod error;
+pub mod fake;
+pub mod limits;
+pub mod policy;
+pub mod verifier;
+
+pub use chain::{AWS_NITRO_ROOT_G1_SHA256, TrustRoot};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use document::{ParsedDocument, Payload, fuzz_parse, parse};
+pub use error::{CertificateError, ConfigError, FormatError, Problem, Rejection, SignatureError};
+pub use policy::{PcrSet, PcrValue, Policy, parse_trusted_pcrs_json};
+pub use verifier::{NitroVerifier, VerifiedDocument};
 
 /// Verifies an attestation document for one request.
 ///
@@ -15,37 +39,3 @@ pub trait AttestationVerifier: Send + Sync {
     /// Accepts the document or says why not.
     fn verify(&self, document: &[u8], user_data_candidates: &[&[u8]]) -> Result<(), Rejection>;
 }
-
-/// Why a document was refused.
-///
-/// [`Rejection::reason`] is the short stable token the caller sees
-/// (`attestation rejected: <token>`); `Display` gives the detailed cause, which is only logged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Rejection {
-    /// The document is not a well-formed Nitro attestation.
-    Malformed(String),
-    /// The document's `user_data` matches none of the candidates.
-    UserDataMismatch,
-}
-
-impl Rejection {
-    /// The stable token for this reason.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::Malformed(_) => "malformed",
-            Self::UserDataMismatch => "user_data_mismatch",
-        }
-    }
-}
-
-impl fmt::Display for Rejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Malformed(detail) => write!(f, "malformed document: {detail}"),
-            Self::UserDataMismatch => f.write_str("user_data matches no canonical params form"),
-        }
-    }
-}
-
-impl std::error::Error for Rejection {}
