@@ -1,0 +1,186 @@
+//! One gateway link: dial with the signed auth header, check the challenge, answer it, serve,
+//! and reconnect with backoff. States: dialing → serving → backing off (→ dialing), until
+//! shutdown. A link that closes before it was stable counts as a failed attempt.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::SinkExt;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tracing::{info, warn};
+
+use super::backoff::Backoff;
+use super::config::{ConnectorConfig, GatewayEntry};
+use super::handshake::{
+    AUTH_HEADER, CHALLENGE_HEADER, ChallengeError, ChallengePolicy, FieldError, auth_header_value,
+    unix_now, verify_challenge,
+};
+use super::key::NodeKey;
+use super::serve::{ServeContext, ServeEnd, serve};
+use super::status::GatewayStatus;
+
+/// The transport refuses messages this many times over the configured limit outright (and
+/// closes the link, since tungstenite cannot skip the rest of such a frame); messages between
+/// the limit and this ceiling are read and dropped with a log line, keeping the link up.
+pub const TRANSPORT_CEILING_FACTOR: usize = 4;
+
+/// Longest HTTP error body quoted from a refusing gateway.
+const MAX_QUOTED_BODY: usize = 200;
+
+/// Why one dial or handshake failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DialError {
+    /// The URL could not be turned into a request.
+    #[error("invalid gateway URL: {0}")]
+    Url(WsError),
+    /// A configured value does not fit the auth header.
+    #[error("cannot build auth header: {0}")]
+    Header(#[from] FieldError),
+    /// The gateway answered the upgrade with an HTTP error.
+    #[error("gateway refused the handshake with HTTP {status}: {body}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The gateway's explanation, cut to 200 bytes.
+        body: String,
+    },
+    /// TCP, TLS or websocket failure.
+    #[error("connection failed: {0}")]
+    Transport(WsError),
+    /// The gateway's challenge was refused.
+    #[error("challenge refused ({reason}): {0}", reason = .0.reason())]
+    Challenge(#[from] ChallengeError),
+    /// Dial plus handshake took longer than the handshake timeout.
+    #[error("handshake timed out after {0} ms")]
+    Timeout(u128),
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Dials `gateway` and completes the three-leg handshake.
+pub(crate) async fn dial(
+    config: &ConnectorConfig,
+    key: &NodeKey,
+    gateway: &GatewayEntry,
+) -> Result<Socket, DialError> {
+    let now = unix_now();
+    let auth = auth_header_value(key, now, &config.don_id, &gateway.id)?;
+    let mut request = gateway
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(DialError::Url)?;
+    let auth = HeaderValue::from_str(&auth)
+        .map_err(|err| DialError::Url(WsError::HttpFormat(err.into())))?;
+    request.headers_mut().insert(AUTH_HEADER, auth);
+    let ws_config = WebSocketConfig::default()
+        .max_message_size(Some(
+            config
+                .max_message_bytes
+                .saturating_mul(TRANSPORT_CEILING_FACTOR),
+        ))
+        .max_frame_size(Some(
+            config
+                .max_message_bytes
+                .saturating_mul(TRANSPORT_CEILING_FACTOR),
+        ));
+    let (mut ws, response) = match tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        Some(ws_config),
+        true,
+        None,
+    )
+    .await
+    {
+        Ok(pair) => pair,
+        Err(WsError::Http(response)) => {
+            let body = response.body().as_deref().unwrap_or_default();
+            let body =
+                String::from_utf8_lossy(body.get(..MAX_QUOTED_BODY).unwrap_or(body)).into_owned();
+            return Err(DialError::Refused {
+                status: response.status().as_u16(),
+                body,
+            });
+        }
+        Err(err) => return Err(DialError::Transport(err)),
+    };
+    let header = response
+        .headers()
+        .get(CHALLENGE_HEADER)
+        .and_then(|value| value.to_str().ok());
+    let policy = ChallengePolicy {
+        gateway_id: &gateway.id,
+        min_random_len: config.min_challenge_len,
+        tolerance_secs: config.timestamp_tolerance_secs,
+        now: unix_now(),
+    };
+    let challenge = match verify_challenge(header, &policy) {
+        Ok(challenge) => challenge,
+        Err(err) => {
+            let _ = ws.close(None).await;
+            return Err(err.into());
+        }
+    };
+    ws.send(Message::binary(key.sign(&challenge).to_vec()))
+        .await
+        .map_err(DialError::Transport)?;
+    Ok(ws)
+}
+
+/// Runs one gateway link until shutdown.
+pub(crate) async fn run(
+    config: Arc<ConnectorConfig>,
+    key: Arc<NodeKey>,
+    gateway: GatewayEntry,
+    status: Arc<GatewayStatus>,
+    ctx: ServeContext,
+) {
+    let mut backoff = Backoff::new(config.backoff_min, config.backoff_max);
+    let shutdown = ctx.shutdown.clone();
+    while !shutdown.is_cancelled() {
+        status.dialing();
+        let attempt = tokio::time::timeout(config.handshake_timeout, dial(&config, &key, &gateway));
+        let outcome = tokio::select! {
+            outcome = attempt => outcome.unwrap_or_else(|_| Err(DialError::Timeout(config.handshake_timeout.as_millis()))),
+            () = shutdown.cancelled() => break,
+        };
+        match outcome {
+            Ok(ws) => {
+                info!(gateway = %gateway.id, url = %gateway.url, "gateway connected");
+                status.set_connected(true);
+                let started = Instant::now();
+                let end = serve(ws, ctx.clone()).await;
+                status.set_connected(false);
+                match end {
+                    ServeEnd::Shutdown { abandoned } => {
+                        info!(gateway = %gateway.id, abandoned, "gateway link closed for shutdown");
+                        break;
+                    }
+                    ServeEnd::Lost(reason) => {
+                        warn!(gateway = %gateway.id, %reason, "gateway link lost");
+                        if started.elapsed() >= config.stable_after {
+                            backoff.reset();
+                            status.set_last_error(reason);
+                        } else {
+                            status.failed(format!("link closed before it was stable: {reason}"));
+                        }
+                    }
+                }
+            }
+            Err(err) => {
+                warn!(gateway = %gateway.id, url = %gateway.url, error = %err, "gateway dial failed");
+                status.failed(err.to_string());
+            }
+        }
+        let delay = backoff.next_delay();
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = shutdown.cancelled() => break,
+        }
+    }
+}
