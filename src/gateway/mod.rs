@@ -12,6 +12,7 @@ use crate::jsonrpc::{Request, Response};
 pub mod backoff;
 pub mod config;
 mod connector;
+pub mod dev;
 pub mod digest;
 pub mod eip191;
 pub mod handshake;
