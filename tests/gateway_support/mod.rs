@@ -115,6 +115,7 @@ pub async fn connect(
         "connector did not connect: {:?}",
         handle.status().gateways()[0].snapshot()
     );
+    assert!(gateway.wait_for_node(key.address(), SOON).await);
     handle
 }
 

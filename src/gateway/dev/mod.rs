@@ -182,6 +182,16 @@ impl DevGatewayHandle {
             .is_ok_and(|seen| seen.is_ok())
     }
 
+    /// Waits until `node` is connected, up to `timeout`.
+    pub async fn wait_for_node(&self, node: Address, timeout: Duration) -> bool {
+        let mut connected = self.registry.watch_connected();
+        let registry = &self.registry;
+        let wait = connected.wait_for(|_| registry.outbox(&node).is_some());
+        tokio::time::timeout(timeout, wait)
+            .await
+            .is_ok_and(|seen| seen.is_ok())
+    }
+
     /// Everything the node endpoint did so far, in order.
     pub fn events(&self) -> Vec<NodeEvent> {
         self.registry.events()
@@ -215,10 +225,14 @@ impl DevGatewayHandle {
                 .await
                 .map_err(|_| SendError::NotConnected(node))?;
             loop {
-                match inbox.recv().await {
-                    Some((from, response)) if from == node => return Ok(response),
-                    Some(_) => {}
-                    None => return Err(SendError::NotConnected(node)),
+                tokio::select! {
+                    received = inbox.recv() => match received {
+                        Some((from, response)) if from == node => return Ok(response),
+                        Some(_) => {}
+                        None => return Err(SendError::NotConnected(node)),
+                    },
+                    // The node's socket task ended: no response can come.
+                    () = outbox.closed() => return Err(SendError::NotConnected(node)),
                 }
             }
         };
