@@ -2,6 +2,7 @@
 //! whose errors name the field. Nothing downstream re-checks these values.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -83,6 +84,8 @@ pub struct RawConnectorConfig {
     pub auth_min_challenge_len: Option<usize>,
     #[serde(default)]
     pub auth_timestamp_tolerance_secs: Option<u32>,
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// Validated connector configuration.
@@ -112,6 +115,8 @@ pub struct ConnectorConfig {
     pub min_challenge_len: usize,
     /// Allowed challenge timestamp difference.
     pub timestamp_tolerance_secs: u32,
+    /// Extra trust anchors (PEM) for `wss://` gateways, besides the web PKI roots.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl ConnectorConfig {
@@ -130,6 +135,7 @@ impl ConnectorConfig {
             shutdown_grace_ms: None,
             auth_min_challenge_len: None,
             auth_timestamp_tolerance_secs: None,
+            tls_ca_file: None,
         })
     }
 
@@ -241,6 +247,7 @@ impl TryFrom<RawConnectorConfig> for ConnectorConfig {
             timestamp_tolerance_secs: raw
                 .auth_timestamp_tolerance_secs
                 .unwrap_or(DEFAULT_TIMESTAMP_TOLERANCE_SECS),
+            tls_ca_file: raw.tls_ca_file,
         })
     }
 }

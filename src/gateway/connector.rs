@@ -15,6 +15,7 @@ use super::key::NodeKey;
 use super::link;
 use super::serve::ServeContext;
 use super::status::{ConnectorStatus, GatewayStatus};
+use super::tls::{self, TlsError};
 
 /// Why the connector did not start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,6 +28,9 @@ pub enum StartError {
         /// From the key.
         actual: String,
     },
+    /// The TLS client config could not be built (e.g. an unreadable `tls_ca_file`).
+    #[error("gateway connector TLS: {0}")]
+    Tls(#[from] TlsError),
 }
 
 /// The node-side gateway connector.
@@ -56,6 +60,7 @@ impl Connector {
             });
         }
         info!(node_address = %key.address(), don_id = %config.don_id, gateways = config.gateways.len(), "starting gateway connector");
+        let tls = tls::client_config(config.tls_ca_file.as_deref())?;
         let config = Arc::new(config);
         let permits = Arc::new(Semaphore::new(config.max_in_flight));
         let shutdown = CancellationToken::new();
@@ -76,6 +81,7 @@ impl Connector {
             links.spawn(link::run(
                 config.clone(),
                 key.clone(),
+                tls.clone(),
                 gateway.clone(),
                 status,
                 ctx,

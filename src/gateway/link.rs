@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::SinkExt;
+use rustls::ClientConfig;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use tracing::{info, warn};
 
 use super::backoff::Backoff;
@@ -66,6 +67,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub(crate) async fn dial(
     config: &ConnectorConfig,
     key: &NodeKey,
+    tls: &Arc<ClientConfig>,
     gateway: &GatewayEntry,
 ) -> Result<Socket, DialError> {
     let now = unix_now();
@@ -93,7 +95,7 @@ pub(crate) async fn dial(
         request,
         Some(ws_config),
         true,
-        None,
+        Some(Connector::Rustls(tls.clone())),
     )
     .await
     {
@@ -136,6 +138,7 @@ pub(crate) async fn dial(
 pub(crate) async fn run(
     config: Arc<ConnectorConfig>,
     key: Arc<NodeKey>,
+    tls: Arc<ClientConfig>,
     gateway: GatewayEntry,
     status: Arc<GatewayStatus>,
     ctx: ServeContext,
@@ -144,7 +147,10 @@ pub(crate) async fn run(
     let shutdown = ctx.shutdown.clone();
     while !shutdown.is_cancelled() {
         status.dialing();
-        let attempt = tokio::time::timeout(config.handshake_timeout, dial(&config, &key, &gateway));
+        let attempt = tokio::time::timeout(
+            config.handshake_timeout,
+            dial(&config, &key, &tls, &gateway),
+        );
         let outcome = tokio::select! {
             outcome = attempt => outcome.unwrap_or_else(|_| Err(DialError::Timeout(config.handshake_timeout.as_millis()))),
             () = shutdown.cancelled() => break,

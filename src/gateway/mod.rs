@@ -20,6 +20,7 @@ pub mod key;
 mod link;
 mod serve;
 pub mod status;
+pub mod tls;
 
 pub use config::{ConfigError, ConnectorConfig, GatewayEntry};
 pub use connector::{Connector, ConnectorHandle, StartError};

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -90,6 +91,10 @@ pub struct RawDevConfig {
     pub node_send_timeout_ms: Option<u64>,
     #[serde(default)]
     pub max_request_bytes: Option<usize>,
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
     /// Test hook: seconds added to the gateway clock (simulates clock skew).
     #[serde(default)]
     pub clock_offset_secs: i64,
@@ -128,6 +133,8 @@ pub struct DevConfig {
     pub node_send_timeout: Duration,
     /// HTTP body and websocket message limit.
     pub max_request_bytes: usize,
+    /// PEM certificate chain and key: the node endpoint serves `wss://` when set.
+    pub tls: Option<(PathBuf, PathBuf)>,
     /// Test hook: gateway clock skew in seconds.
     pub clock_offset_secs: i64,
 }
@@ -158,6 +165,8 @@ impl DevConfig {
             quorum_grace_ms: None,
             node_send_timeout_ms: None,
             max_request_bytes: None,
+            tls_cert_file: None,
+            tls_key_file: None,
             clock_offset_secs: 0,
         })
     }
@@ -245,6 +254,12 @@ impl TryFrom<RawDevConfig> for DevConfig {
             grace if grace <= 0 => None,
             grace => Some(Duration::from_millis(grace.unsigned_abs()).min(request_timeout)),
         };
+        let tls = match (raw.tls_cert_file, raw.tls_key_file) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            (Some(_), None) => return Err(refuse("tls_key_file", "required with tls_cert_file")),
+            (None, Some(_)) => return Err(refuse("tls_cert_file", "required with tls_key_file")),
+        };
         let challenge_len = raw.auth_challenge_len.unwrap_or(DEFAULT_CHALLENGE_LEN);
         Ok(Self {
             gateway_id: raw.gateway_id,
@@ -265,6 +280,7 @@ impl TryFrom<RawDevConfig> for DevConfig {
             node_send_timeout: ms(raw.node_send_timeout_ms, DEFAULT_NODE_SEND_TIMEOUT_MS)
                 .min(request_timeout),
             max_request_bytes: raw.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES),
+            tls,
             clock_offset_secs: raw.clock_offset_secs,
         })
     }

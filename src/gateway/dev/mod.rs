@@ -24,9 +24,11 @@ pub use config::{DevConfig, DevConfigError};
 pub use nodes::NodeEvent;
 
 use crate::gateway::eip191::Address;
+use crate::gateway::tls::{self, TlsError};
 use crate::jsonrpc::{Request, Response};
 use http::UserApi;
 use nodes::{NodeServer, Registry};
+use tokio_rustls::TlsAcceptor;
 
 /// Why the dev gateway did not start.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,9 @@ pub enum DevGatewayError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The TLS certificate or key could not be loaded.
+    #[error("dev gateway TLS: {0}")]
+    Tls(#[from] TlsError),
 }
 
 /// Why [`DevGatewayHandle::send_to_node`] got no response.
@@ -84,6 +89,10 @@ async fn bind(which: &'static str, addr: SocketAddr) -> Result<TcpListener, DevG
 impl DevGateway {
     /// Binds both listeners and starts serving.
     pub async fn start(config: DevConfig) -> Result<DevGatewayHandle, DevGatewayError> {
+        let tls = match &config.tls {
+            Some((cert, key)) => Some(TlsAcceptor::from(tls::server_config(cert, key)?)),
+            None => None,
+        };
         let config = Arc::new(config);
         let node_listener = bind("node", config.node_listen).await?;
         let http_listener = bind("http", config.http_listen).await?;
@@ -109,6 +118,7 @@ impl DevGateway {
             registry: registry.clone(),
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
+            tls,
         });
         tasks.spawn(server.run(node_listener));
         let api = Arc::new(UserApi {
@@ -144,9 +154,13 @@ impl DevGatewayHandle {
         self.node_addr
     }
 
-    /// The URL nodes dial: `ws://<node addr>/`.
+    /// The URL nodes dial: `ws://<node addr>/` (`wss://localhost:<port>/` with TLS, so the
+    /// name matches a certificate issued for `localhost`).
     pub fn node_url(&self) -> String {
-        format!("ws://{}/", self.node_addr)
+        match self.config.tls {
+            Some(_) => format!("wss://localhost:{}/", self.node_addr.port()),
+            None => format!("ws://{}/", self.node_addr),
+        }
     }
 
     /// The bound HTTP (user) address.
@@ -226,13 +240,23 @@ impl DevGatewayHandle {
                 .map_err(|_| SendError::NotConnected(node))?;
             loop {
                 tokio::select! {
+                    // Replies first: a node that answers and then closes has delivered its
+                    // response before its socket task ended.
+                    biased;
                     received = inbox.recv() => match received {
                         Some((from, response)) if from == node => return Ok(response),
                         Some(_) => {}
                         None => return Err(SendError::NotConnected(node)),
                     },
-                    // The node's socket task ended: no response can come.
-                    () = outbox.closed() => return Err(SendError::NotConnected(node)),
+                    // The node's socket task ended: only what is already queued can come.
+                    () = outbox.closed() => {
+                        while let Ok((from, response)) = inbox.try_recv() {
+                            if from == node {
+                                return Ok(response);
+                            }
+                        }
+                        return Err(SendError::NotConnected(node));
+                    }
                 }
             }
         };

@@ -12,9 +12,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::server::{
     ErrorResponse, Request as HsRequest, Response as HsResponse,
 };
@@ -194,6 +196,8 @@ pub(crate) struct NodeServer {
     pub registry: Arc<Registry>,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
+    /// Present when the node endpoint serves `wss://`.
+    pub tls: Option<TlsAcceptor>,
 }
 
 impl NodeServer {
@@ -204,7 +208,7 @@ impl NodeServer {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => {
                         let server = self.clone();
-                        self.tasks.spawn(async move { server.connection(stream).await });
+                        self.tasks.spawn(async move { server.accept(stream).await });
                     }
                     Err(err) => warn!(error = %err, "node accept failed"),
                 },
@@ -253,9 +257,28 @@ impl NodeServer {
         response
     }
 
+    /// Runs TLS first when configured, then the websocket handshake.
+    async fn accept(self: Arc<Self>, stream: TcpStream) {
+        match &self.tls {
+            Some(acceptor) => {
+                let handshake =
+                    tokio::time::timeout(self.config.handshake_timeout, acceptor.accept(stream));
+                match handshake.await {
+                    Ok(Ok(stream)) => self.connection(stream).await,
+                    Ok(Err(err)) => warn!(error = %err, "node TLS handshake failed"),
+                    Err(_) => warn!("node TLS handshake timed out"),
+                }
+            }
+            None => self.connection(stream).await,
+        }
+    }
+
     // The callback's error type is tungstenite's HTTP response; its size is not ours to choose.
     #[allow(clippy::result_large_err)]
-    async fn connection(self: Arc<Self>, stream: TcpStream) {
+    async fn connection<S>(self: Arc<Self>, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         let attempt: Attempt = Arc::new(Mutex::new(None));
         let slot = attempt.clone();
         let server = self.clone();
@@ -323,9 +346,9 @@ impl NodeServer {
         self.registry.record(NodeEvent::Dropped { node, reason });
     }
 
-    async fn serve_node(
+    async fn serve_node<S: AsyncRead + AsyncWrite + Unpin>(
         &self,
-        ws: &mut WebSocketStream<TcpStream>,
+        ws: &mut WebSocketStream<S>,
         node: Address,
         mut inbox: mpsc::Receiver<Request>,
         close: &CancellationToken,
