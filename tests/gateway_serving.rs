@@ -295,3 +295,35 @@ async fn junk_and_oversize_frames_are_dropped_and_the_link_stays_up() {
     drop(ws);
     closing.await.unwrap();
 }
+
+struct Panics;
+
+#[async_trait::async_trait]
+impl confidential_relay::gateway::RequestHandler for Panics {
+    async fn handle(
+        &self,
+        _: &str,
+        request: confidential_relay::jsonrpc::Request,
+    ) -> confidential_relay::jsonrpc::Response {
+        panic!("handler bug on {}", request.id);
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_handler_still_gets_one_masked_answer() {
+    let key = Arc::new(NodeKey::generate());
+    let gateway = dev(dev_config("gw-1", 0, &[key.address()])).await;
+    let connector = connect(&key, &gateway, Arc::new(Panics)).await;
+    let response = gateway
+        .send_to_node(key.address(), request("p"), SOON)
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(response.to_vec()).unwrap(),
+        r#"{"jsonrpc":"2.0","id":"p","method":"confidential.secrets.get","error":{"code":-32603,"message":"internal error"}}"#
+    );
+    assert_eq!(connector.status().in_flight(), 0);
+    assert!(connector.status().gateways()[0].is_connected());
+    connector.shutdown(Duration::from_secs(1)).await;
+    gateway.shutdown().await;
+}

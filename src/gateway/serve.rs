@@ -117,7 +117,17 @@ fn accept_frame(
     let gateway_id = ctx.gateway_id.clone();
     let responses = responses.clone();
     tasks.spawn(async move {
-        let response = handler.handle(&gateway_id, request).await;
+        let (id, method) = (request.id.clone(), request.method.clone());
+        // An inner task so a panicking handler still yields exactly one answer.
+        let work = tokio::spawn(async move { handler.handle(&gateway_id, request).await });
+        let response = match work.await {
+            Ok(response) => response,
+            Err(err) => {
+                let failure = Failure::Internal(format!("request handler failed: {err}"));
+                warn!(%id, error = %failure, "request handler failed");
+                Response::failure(id, method, &failure)
+            }
+        };
         drop(permit);
         // A closed channel means the link is gone; the gateway will time the request out.
         let _ = responses.send(response).await;
