@@ -164,9 +164,10 @@ async fn shutdown_sends_in_flight_responses_then_a_close_frame() {
         while status.in_flight() < 2 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        connector.shutdown(Duration::from_secs(5)).await;
+        connector.shutdown(Duration::from_secs(5)).await
     };
-    let ((x, y), ()) = futures_util::future::join(requests, stop).await;
+    let ((x, y), abandoned) = futures_util::future::join(requests, stop).await;
+    assert_eq!(abandoned, 0);
     assert_eq!(x.unwrap().id, "x");
     assert_eq!(y.unwrap().id, "y");
     assert!(gateway.wait_for_nodes(0, SOON).await);
@@ -206,10 +207,11 @@ async fn shutdown_grace_bounds_the_wait_for_stuck_handlers() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let started = Instant::now();
-        connector.shutdown(Duration::from_millis(200)).await;
-        started.elapsed()
+        let abandoned = connector.shutdown(Duration::from_millis(200)).await;
+        (abandoned, started.elapsed())
     };
-    let (answer, took) = futures_util::future::join(pending, stop).await;
+    let (answer, (abandoned, took)) = futures_util::future::join(pending, stop).await;
+    assert_eq!(abandoned, 1);
     assert!(took < Duration::from_secs(5), "{took:?}");
     assert_eq!(answer.unwrap_err(), SendError::NotConnected(node));
     gateway.shutdown().await;
@@ -326,4 +328,72 @@ async fn a_panicking_handler_still_gets_one_masked_answer() {
     assert!(connector.status().gateways()[0].is_connected());
     connector.shutdown(Duration::from_secs(1)).await;
     gateway.shutdown().await;
+}
+
+/// On the wire: during the drain a new request is refused with -32000 at once, the in-flight
+/// one is still answered, then the close frame comes.
+#[tokio::test]
+#[allow(clippy::result_large_err)]
+async fn drain_refuses_new_requests_answers_old_ones_then_closes() {
+    let key = Arc::new(NodeKey::generate());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let config = connector_config(&[("gw-raw", url)]);
+    let handler = Slow::new(Duration::from_millis(600));
+    let connector = Connector::start(config, key.clone(), handler.clone()).unwrap();
+    let (stream, _) = listener.accept().await.unwrap();
+    let challenge = handshake::build_challenge(handshake::unix_now(), "gw-raw", &[7; 10]).unwrap();
+    let header = STANDARD.encode(&challenge);
+    let callback = |_: &HsRequest, mut response: HsResponse| {
+        response
+            .headers_mut()
+            .insert(CHALLENGE_HEADER, HeaderValue::from_str(&header).unwrap());
+        Ok(response)
+    };
+    let mut ws = tokio_tungstenite::accept_hdr_async(stream, callback)
+        .await
+        .unwrap();
+    let Some(Ok(Message::Binary(_))) = ws.next().await else {
+        panic!("no answer")
+    };
+
+    ws.send(Message::binary(
+        r#"{"jsonrpc":"2.0","id":"old","method":"m","params":{}}"#,
+    ))
+    .await
+    .unwrap();
+    let status = connector.status();
+    while status.in_flight() < 1 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let closing = tokio::spawn(connector.shutdown(Duration::from_secs(5)));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    ws.send(Message::binary(
+        r#"{"jsonrpc":"2.0","id":"new","method":"m","params":{}}"#,
+    ))
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    loop {
+        match tokio::time::timeout(SOON, ws.next()).await.unwrap() {
+            Some(Ok(Message::Binary(frame))) => {
+                seen.push(String::from_utf8(frame.to_vec()).unwrap())
+            }
+            Some(Ok(Message::Close(frame))) => {
+                seen.push(format!("close {}", frame.unwrap().reason));
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            r#"{"jsonrpc":"2.0","id":"new","method":"m","error":{"code":-32000,"message":"node is shutting down"}}"#,
+            r#"{"jsonrpc":"2.0","id":"old","method":"m","result":{"gateway":"gw-raw","params":{}}}"#,
+            "close node shutting down",
+        ]
+    );
+    drop(ws);
+    assert_eq!(closing.await.unwrap(), 0);
 }

@@ -1,13 +1,14 @@
 //! The connector: one link task per configured gateway, a shared in-flight limit, the live
 //! status, and a handle that shuts everything down gracefully.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::RequestHandler;
 use super::config::ConnectorConfig;
@@ -42,6 +43,7 @@ pub struct ConnectorHandle {
     shutdown: CancellationToken,
     grace: Arc<Mutex<Duration>>,
     links: TaskTracker,
+    abandoned: Arc<AtomicUsize>,
 }
 
 impl Connector {
@@ -66,6 +68,7 @@ impl Connector {
         let shutdown = CancellationToken::new();
         let grace = Arc::new(Mutex::new(config.shutdown_grace));
         let links = TaskTracker::new();
+        let abandoned = Arc::new(AtomicUsize::new(0));
         let mut statuses = Vec::with_capacity(config.gateways.len());
         for gateway in &config.gateways {
             let status = Arc::new(GatewayStatus::new(&gateway.id));
@@ -77,6 +80,7 @@ impl Connector {
                 max_message_bytes: config.max_message_bytes,
                 shutdown: shutdown.clone(),
                 grace: grace.clone(),
+                abandoned: abandoned.clone(),
             };
             links.spawn(link::run(
                 config.clone(),
@@ -94,6 +98,7 @@ impl Connector {
             config.max_in_flight,
         ));
         Ok(ConnectorHandle {
+            abandoned,
             status,
             shutdown,
             grace,
@@ -120,13 +125,23 @@ impl ConnectorHandle {
     }
 
     /// Stops dialing, lets in-flight requests finish for up to `grace` and sends their
-    /// responses, then closes every socket with a close frame. Returns when all links ended.
-    pub async fn shutdown(self, grace: Duration) {
+    /// responses, then closes every socket with a close frame. Returns when all links ended,
+    /// with the number of requests cut off because the grace expired (0 after a clean drain).
+    pub async fn shutdown(self, grace: Duration) -> usize {
         if let Ok(mut slot) = self.grace.lock() {
             *slot = grace;
         }
         self.shutdown.cancel();
         self.links.wait().await;
-        info!("gateway connector stopped");
+        let abandoned = self.abandoned.load(Ordering::Relaxed);
+        if abandoned > 0 {
+            warn!(
+                abandoned,
+                "gateway connector stopped with requests unanswered"
+            );
+        } else {
+            info!("gateway connector stopped");
+        }
+        abandoned
     }
 }

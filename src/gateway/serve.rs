@@ -4,6 +4,7 @@
 //! channel, and on shutdown drains in-flight requests before sending a close frame.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -37,6 +38,8 @@ pub(crate) struct ServeContext {
     pub shutdown: CancellationToken,
     /// Deadline budget for draining once `shutdown` fires; read at that moment.
     pub grace: Arc<std::sync::Mutex<Duration>>,
+    /// Requests cut off by an expired shutdown grace, summed over links.
+    pub abandoned: Arc<AtomicUsize>,
 }
 
 /// Why a served link ended.
@@ -183,6 +186,7 @@ where
             },
             () = &mut deadline => {
                 abandoned = tasks.len();
+                ctx.abandoned.fetch_add(abandoned, Ordering::Relaxed);
                 warn!(gateway = %ctx.gateway_id, abandoned, "shutdown grace expired with requests in flight");
                 break;
             }
