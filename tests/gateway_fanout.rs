@@ -82,6 +82,7 @@ async fn call(gateway: &DevGatewayHandle, id: &str) -> (u16, String, Duration) {
 #[tokio::test]
 async fn forwards_once_three_of_four_agree() {
     let (gateway, connectors) = don([echo(), echo(), echo(), slow(30)], |_| {}).await;
+    assert!(gateway.is_ready());
     let (status, body, took) = call(&gateway, "q1").await;
     assert_eq!((status, body), (200, bundle("q1", 3)));
     assert!(
@@ -130,6 +131,7 @@ async fn two_nodes_down_and_a_user_error_returns_the_user_error() {
 #[tokio::test]
 async fn two_nodes_down_and_two_ok_forwards_when_all_have_answered() {
     let (gateway, connectors) = don([echo(), None, echo(), None], |_| {}).await;
+    assert!(!gateway.is_ready(), "2 of 4 is below 2F+1 = 3");
     let (status, body, _) = call(&gateway, "q5").await;
     assert_eq!((status, body), (200, bundle("q5", 2)));
     stop(gateway, connectors).await;

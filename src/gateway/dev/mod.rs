@@ -183,6 +183,11 @@ impl DevGatewayHandle {
         self.config.f
     }
 
+    /// Ready as the Go gateway defines it: at least 2F+1 DON members connected.
+    pub fn is_ready(&self) -> bool {
+        self.registry.connected_nodes().len() > self.config.f.saturating_mul(2)
+    }
+
     /// Nodes connected now, sorted.
     pub fn connected_nodes(&self) -> Vec<Address> {
         self.registry.connected_nodes()
