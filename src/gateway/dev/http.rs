@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::config::DevConfig;
-use super::nodes::{REPLY_QUEUE, Registry};
 use super::quorum::{Collector, Decision, Reply};
+use super::registry::{REPLY_QUEUE, Registry};
 use crate::jsonrpc::{ErrorObject, Outcome, Request, Response};
 
 /// The service name (method prefix) of the confidential relay.

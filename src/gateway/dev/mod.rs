@@ -2,7 +2,7 @@
 //! fans confidential-relay requests out to the DON and applies the quorum rules. For tests,
 //! the demo and local development; not a production gateway.
 //!
-//! - `config`: TOML configuration; `nodes`: websocket endpoint and node registry;
+//! - `config`: TOML configuration; `nodes`: websocket endpoint; `registry`: connected nodes;
 //! - `http`: user endpoint and fan-out; `quorum`: completion rules.
 
 use std::net::SocketAddr;
@@ -19,15 +19,17 @@ pub mod config;
 pub mod http;
 mod nodes;
 pub mod quorum;
+mod registry;
 
 pub use config::{DevConfig, DevConfigError};
-pub use nodes::NodeEvent;
+pub use registry::NodeEvent;
 
 use crate::gateway::eip191::Address;
 use crate::gateway::tls::{self, TlsError};
 use crate::jsonrpc::{Request, Response};
 use http::UserApi;
-use nodes::{NodeServer, Registry};
+use nodes::NodeServer;
+use registry::Registry;
 use tokio_rustls::TlsAcceptor;
 
 /// Why the dev gateway did not start.
@@ -229,7 +231,7 @@ impl DevGatewayHandle {
         request: Request,
         timeout: Duration,
     ) -> Result<Response, SendError> {
-        let (replies, mut inbox) = mpsc::channel(nodes::REPLY_QUEUE);
+        let (replies, mut inbox) = mpsc::channel(registry::REPLY_QUEUE);
         if !self.registry.add_pending(&request.id, replies) {
             return Err(SendError::DuplicateId(request.id));
         }
