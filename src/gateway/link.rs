@@ -3,11 +3,12 @@
 //! shutdown. A link that closes before it was stable counts as a failed attempt.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures_util::SinkExt;
 use rustls::ClientConfig;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -143,17 +144,32 @@ pub(crate) async fn run(
     status: Arc<GatewayStatus>,
     ctx: ServeContext,
 ) {
+    let dialer = || dial(&config, &key, &tls, &gateway);
+    run_with(&config, &gateway, &status, ctx, dialer).await;
+}
+
+/// The link loop over any dialer (tests drive it with in-memory sockets and paused time).
+async fn run_with<S, F, Fut>(
+    config: &ConnectorConfig,
+    gateway: &GatewayEntry,
+    status: &GatewayStatus,
+    ctx: ServeContext,
+    mut dialer: F,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<WebSocketStream<S>, DialError>>,
+{
     let mut backoff = Backoff::new(config.backoff_min, config.backoff_max);
     let shutdown = ctx.shutdown.clone();
     while !shutdown.is_cancelled() {
         status.dialing();
-        let attempt = tokio::time::timeout(
-            config.handshake_timeout,
-            dial(&config, &key, &tls, &gateway),
-        );
+        let attempt = tokio::time::timeout(config.handshake_timeout, dialer());
         let outcome = tokio::select! {
-            outcome = attempt => outcome.unwrap_or_else(|_| Err(DialError::Timeout(config.handshake_timeout.as_millis()))),
+            // Shutdown wins over a dial that completes at the same moment.
+            biased;
             () = shutdown.cancelled() => break,
+            outcome = attempt => outcome.unwrap_or_else(|_| Err(DialError::Timeout(config.handshake_timeout.as_millis()))),
         };
         match outcome {
             Ok(ws) => {
@@ -188,5 +204,148 @@ pub(crate) async fn run(
             () = tokio::time::sleep(delay) => {}
             () = shutdown.cancelled() => break,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio_tungstenite::tungstenite::protocol::Role;
+
+    use super::*;
+    use crate::gateway::RequestHandler;
+    use crate::jsonrpc::{Request, Response};
+
+    struct Unused;
+
+    #[async_trait::async_trait]
+    impl RequestHandler for Unused {
+        async fn handle(&self, _: &str, request: Request) -> Response {
+            Response::success(request.id, request.method, &())
+        }
+    }
+
+    fn setup() -> (
+        ConnectorConfig,
+        GatewayEntry,
+        Arc<GatewayStatus>,
+        ServeContext,
+    ) {
+        let gateway = GatewayEntry {
+            id: "gw".into(),
+            url: "ws://127.0.0.1:1/".into(),
+        };
+        let config = ConnectorConfig::new("don", vec![gateway.clone()]).unwrap();
+        let ctx = ServeContext {
+            gateway_id: Arc::from("gw"),
+            handler: Arc::new(Unused),
+            permits: Arc::new(tokio::sync::Semaphore::new(1)),
+            max_message_bytes: 1_000,
+            shutdown: tokio_util::sync::CancellationToken::new(),
+            grace: Arc::new(std::sync::Mutex::new(Duration::ZERO)),
+            abandoned: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        };
+        (config, gateway, Arc::new(GatewayStatus::new("gw")), ctx)
+    }
+
+    /// A client websocket over an in-memory pipe whose gateway end closes after `serve_for`.
+    async fn link_closed_after(serve_for: Duration) -> WebSocketStream<tokio::io::DuplexStream> {
+        let (client, server) = tokio::io::duplex(1024);
+        tokio::spawn(async move {
+            tokio::time::sleep(serve_for).await;
+            drop(server);
+        });
+        WebSocketStream::from_raw_socket(client, Role::Client, None).await
+    }
+
+    /// Runs the loop until `dials` dial calls happened; returns their (virtual) times.
+    async fn dial_times<F, Fut>(dials: usize, mut dialer: F) -> (Vec<Duration>, Arc<GatewayStatus>)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<WebSocketStream<tokio::io::DuplexStream>, DialError>>,
+    {
+        let (config, gateway, status, ctx) = setup();
+        let start = Instant::now();
+        let times = std::sync::Mutex::new(Vec::new());
+        let shutdown = ctx.shutdown.clone();
+        let counting = || {
+            let mut times = times.lock().unwrap();
+            times.push(start.elapsed());
+            if times.len() == dials {
+                shutdown.cancel();
+            }
+            dialer()
+        };
+        run_with(&config, &gateway, &status, ctx, counting).await;
+        (times.into_inner().unwrap(), status)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_dials_follow_the_backoff() {
+        let (times, status) = dial_times(8, || async {
+            Err::<WebSocketStream<tokio::io::DuplexStream>, _>(DialError::Timeout(0))
+        })
+        .await;
+        assert_eq!(times.len(), 8);
+        assert_eq!(times[0], Duration::ZERO);
+        // Gap n is uniform in [1 s, min(2^n s, 15 s)].
+        for (n, pair) in times.windows(2).enumerate() {
+            let gap = pair[1] - pair[0];
+            let ceiling = Duration::from_secs((1u64 << n).min(15));
+            assert!(
+                gap >= Duration::from_secs(1) && gap <= ceiling,
+                "gap {n}: {gap:?}"
+            );
+        }
+        let snapshot = status.snapshot();
+        assert_eq!(
+            (
+                snapshot.dial_attempts,
+                snapshot.failed_attempts,
+                snapshot.connects
+            ),
+            (8, 7, 0)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stable_link_resets_the_backoff_to_the_minimum() {
+        // Each link serves 6 s (over stable_after = 5 s), then the gateway closes it: the next
+        // dial comes exactly 1 s later, every time.
+        let (times, status) = dial_times(5, || async {
+            Ok(link_closed_after(Duration::from_secs(6)).await)
+        })
+        .await;
+        let gaps: Vec<Duration> = times.windows(2).map(|pair| pair[1] - pair[0]).collect();
+        assert_eq!(gaps, vec![Duration::from_secs(7); 4]);
+        assert_eq!(status.snapshot().failed_attempts, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_link_closed_right_after_the_handshake_counts_as_failed() {
+        let (times, status) =
+            dial_times(7, || async { Ok(link_closed_after(Duration::ZERO).await) }).await;
+        let gaps: Vec<Duration> = times.windows(2).map(|pair| pair[1] - pair[0]).collect();
+        for (n, gap) in gaps.iter().enumerate() {
+            let ceiling = Duration::from_secs((1u64 << n).min(15));
+            assert!(
+                *gap >= Duration::from_secs(1) && *gap <= ceiling,
+                "gap {n}: {gap:?}"
+            );
+        }
+        // Not reset: the ceilings grow, so the gaps are not all the 1 s minimum.
+        assert!(
+            gaps.iter().sum::<Duration>() > Duration::from_secs(6),
+            "{gaps:?}"
+        );
+        let snapshot = status.snapshot();
+        assert_eq!((snapshot.connects, snapshot.failed_attempts), (6, 6));
+        assert!(
+            snapshot
+                .last_error
+                .unwrap()
+                .starts_with("link closed before it was stable: ")
+        );
     }
 }
