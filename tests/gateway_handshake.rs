@@ -176,10 +176,10 @@ async fn short_challenge_is_refused_by_the_node() {
         node,
         "challenge refused (challenge_too_short): challenge too short: 4 random bytes, need at least 10"
     );
-    assert_eq!(reason, "challenge_signature");
+    assert_eq!(reason, "challenge_no_answer");
     assert_eq!(
         detail,
-        "challenge signature invalid: no binary answer within the handshake timeout"
+        "no challenge answer: answer is not a binary message: close"
     );
 }
 
@@ -285,6 +285,28 @@ async fn malformed_headers_get_400_and_401() {
             401,
             "header_signature: auth header signature: signature does not recover a public key"
         )
+    );
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn oversize_challenge_answer_is_refused() {
+    let key = NodeKey::generate();
+    let mut config = dev_config("gw-1", 0, &[key.address()]);
+    config.max_request_bytes = 10_000;
+    let gateway = dev(config).await;
+    let header = auth_header_value(&key, unix_now(), DON, "gw-1").unwrap();
+    // The node's connect succeeds; the gateway aborts on the 20,000-byte answer.
+    let (mut ws, _) = raw_dial(&gateway.node_url(), &header).await.unwrap();
+    let _ = ws.send(Message::binary(vec![0u8; 20_000])).await;
+    let next = tokio::time::timeout(SOON, ws.next()).await.unwrap();
+    assert!(matches!(next, None | Some(Err(_))), "{next:?}");
+    assert_eq!(
+        gateway.events(),
+        [NodeEvent::Rejected {
+            reason: "challenge_no_answer",
+            detail: "no challenge answer: reading the answer failed: Space limit exceeded: Message too long: 20000 > 10000".into(),
+        }]
     );
     gateway.shutdown().await;
 }

@@ -113,6 +113,18 @@ mod tests {
     }
 
     #[test]
+    fn accepts_v_27_and_28_without_touching_the_input() {
+        let key = crate::gateway::NodeKey::generate();
+        let mut signature = key.sign(b"data");
+        let original = signature;
+        signature[64] += 27;
+        let copy = signature;
+        assert_eq!(recover_signer(b"data", &signature), Ok(key.address()));
+        assert_eq!(signature, copy, "the caller's buffer is not modified");
+        assert_ne!(signature, original);
+    }
+
+    #[test]
     fn rejects_bad_v_and_length() {
         let mut sig = [1u8; 65];
         sig[64] = 2;

@@ -139,6 +139,9 @@ pub enum AuthError {
     /// The challenge answer does not recover to the authenticated node (socket closed).
     #[error("challenge signature invalid: {0}")]
     ChallengeSignature(String),
+    /// No usable challenge answer arrived: closed, not binary, too big, or too late.
+    #[error("no challenge answer: {0}")]
+    NoAnswer(String),
 }
 
 impl AuthError {
@@ -162,6 +165,7 @@ impl AuthError {
             Self::WrongGateway(_) => "wrong_gateway",
             Self::StaleTimestamp { .. } => "stale_timestamp",
             Self::ChallengeSignature(_) => "challenge_signature",
+            Self::NoAnswer(_) => "challenge_no_answer",
         }
     }
 }

@@ -177,8 +177,18 @@ impl NodeServer {
             Ok(Some(Ok(Message::Binary(signature)))) => {
                 verify_challenge_answer(&challenge, &signature, node)
             }
-            _ => Err(AuthError::ChallengeSignature(
-                "no binary answer within the handshake timeout".to_owned(),
+            Ok(Some(Ok(other))) => Err(AuthError::NoAnswer(format!(
+                "answer is not a binary message: {}",
+                message_kind(&other)
+            ))),
+            Ok(Some(Err(err))) => Err(AuthError::NoAnswer(format!(
+                "reading the answer failed: {err}"
+            ))),
+            Ok(None) => Err(AuthError::NoAnswer(
+                "node closed before answering".to_owned(),
+            )),
+            Err(_) => Err(AuthError::NoAnswer(
+                "no answer within the handshake timeout".to_owned(),
             )),
         };
         if let Err(err) = verdict {
@@ -258,5 +268,17 @@ impl NodeServer {
             Ok(response) => self.registry.deliver(node, response),
             Err(err) => warn!(%node, error = %err, "dropping unparseable node message"),
         }
+    }
+}
+
+/// A short name of a websocket message type, for refusal reasons.
+fn message_kind(message: &Message) -> &'static str {
+    match message {
+        Message::Text(_) => "text",
+        Message::Binary(_) => "binary",
+        Message::Ping(_) => "ping",
+        Message::Pong(_) => "pong",
+        Message::Close(_) => "close",
+        Message::Frame(_) => "frame",
     }
 }
