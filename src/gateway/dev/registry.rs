@@ -18,7 +18,7 @@ pub(crate) const REPLY_QUEUE: usize = 64;
 /// Something the node endpoint did, recorded for tests and the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeEvent {
-    /// A handshake was refused; `reason` is [`AuthError::reason`] or `no_answer`.
+    /// A handshake was refused; `reason` is [`crate::gateway::handshake::AuthError::reason`].
     Rejected {
         /// Stable token.
         reason: &'static str,
