@@ -310,3 +310,71 @@ async fn oversize_challenge_answer_is_refused() {
     );
     gateway.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_new_connection_from_the_same_node_replaces_the_old_one() {
+    let key = NodeKey::generate();
+    let gateway = dev(dev_config("gw-1", 0, &[key.address()])).await;
+    let header = auth_header_value(&key, unix_now(), DON, "gw-1").unwrap();
+    let (mut first, challenge) = raw_dial(&gateway.node_url(), &header).await.unwrap();
+    first
+        .send(Message::binary(key.sign(&challenge).to_vec()))
+        .await
+        .unwrap();
+    assert!(gateway.wait_for_node(key.address(), SOON).await);
+
+    let header = auth_header_value(&key, unix_now(), DON, "gw-1").unwrap();
+    let (mut second, challenge) = raw_dial(&gateway.node_url(), &header).await.unwrap();
+    second
+        .send(Message::binary(key.sign(&challenge).to_vec()))
+        .await
+        .unwrap();
+    // The old socket gets a close frame; the node stays connected through the new one.
+    let closed = tokio::time::timeout(SOON, first.next()).await.unwrap();
+    assert!(matches!(closed, Some(Ok(Message::Close(_)))), "{closed:?}");
+    let node = key.address();
+    let deadline = tokio::time::Instant::now() + SOON;
+    while gateway.events().len() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            gateway.events()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        gateway.events(),
+        [
+            NodeEvent::Connected(node),
+            NodeEvent::Connected(node),
+            NodeEvent::Dropped {
+                node,
+                reason: "connection replaced or gateway stopping".into()
+            },
+        ]
+    );
+    assert_eq!(gateway.connected_nodes(), [node]);
+    // Requests now go to the new socket.
+    let gateway = Arc::new(gateway);
+    let sender = gateway.clone();
+    let pending = tokio::spawn(async move {
+        sender
+            .send_to_node(node, gateway_support::request("n1"), SOON)
+            .await
+    });
+    let Some(Ok(Message::Binary(frame))) = second.next().await else {
+        panic!("no request")
+    };
+    let request = confidential_relay::jsonrpc::Request::from_slice(&frame).unwrap();
+    assert_eq!(request.id, "n1");
+    let response = confidential_relay::jsonrpc::Response::success(request.id, request.method, &1);
+    second
+        .send(Message::binary(response.to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(pending.await.unwrap().unwrap().result().unwrap().get(), "1");
+    let Ok(gateway) = Arc::try_unwrap(gateway) else {
+        panic!("gateway still shared")
+    };
+    gateway.shutdown().await;
+}
