@@ -60,30 +60,42 @@ pub struct GatewayEntry {
 /// The raw TOML/serde shape; see [`ConnectorConfig`] for meanings and defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
 pub struct RawConnectorConfig {
+    /// DON id (see [`ConnectorConfig::don_id`]).
     pub don_id: String,
+    /// Expected key address, `0x` + 40 hex.
     #[serde(default)]
     pub node_address: Option<String>,
+    /// The gateways.
     pub gateways: Vec<GatewayEntry>,
+    /// Dial + handshake bound; default [`DEFAULT_HANDSHAKE_TIMEOUT_MS`].
     #[serde(default)]
     pub handshake_timeout_ms: Option<u64>,
+    /// First reconnect delay; default [`DEFAULT_BACKOFF_MIN_MS`].
     #[serde(default)]
     pub backoff_min_ms: Option<u64>,
+    /// Longest reconnect delay; default [`DEFAULT_BACKOFF_MAX_MS`].
     #[serde(default)]
     pub backoff_max_ms: Option<u64>,
+    /// Serving time that resets the backoff; default [`DEFAULT_STABLE_AFTER_MS`].
     #[serde(default)]
     pub stable_after_ms: Option<u64>,
+    /// Concurrent requests; default [`DEFAULT_MAX_IN_FLIGHT`].
     #[serde(default)]
     pub max_in_flight: Option<usize>,
+    /// Inbound message limit; default [`DEFAULT_MAX_MESSAGE_BYTES`].
     #[serde(default)]
     pub max_message_bytes: Option<usize>,
+    /// Default drain time; default [`DEFAULT_SHUTDOWN_GRACE_MS`].
     #[serde(default)]
     pub shutdown_grace_ms: Option<u64>,
+    /// Minimum challenge random bytes; default [`DEFAULT_MIN_CHALLENGE_LEN`].
     #[serde(default)]
     pub auth_min_challenge_len: Option<usize>,
+    /// Challenge timestamp tolerance; default [`DEFAULT_TIMESTAMP_TOLERANCE_SECS`].
     #[serde(default)]
     pub auth_timestamp_tolerance_secs: Option<u32>,
+    /// Extra PEM trust anchors for `wss://`.
     #[serde(default)]
     pub tls_ca_file: Option<PathBuf>,
 }

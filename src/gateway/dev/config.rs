@@ -65,34 +65,48 @@ fn default_listen() -> SocketAddr {
 /// The raw configuration; see the constants for defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
 pub struct RawDevConfig {
+    /// `AuthGatewayID`.
     pub gateway_id: String,
+    /// Websocket listen address; default 127.0.0.1:0.
     #[serde(default = "default_listen")]
     pub node_listen: SocketAddr,
+    /// HTTP listen address; default 127.0.0.1:0.
     #[serde(default = "default_listen")]
     pub http_listen: SocketAddr,
+    /// The relay DON.
     pub don: DonEntry,
+    /// Default [`DEFAULT_TIMESTAMP_TOLERANCE_SECS`].
     #[serde(default)]
     pub auth_timestamp_tolerance_secs: Option<u32>,
+    /// Default [`DEFAULT_CHALLENGE_LEN`].
     #[serde(default)]
     pub auth_challenge_len: Option<usize>,
+    /// Default [`DEFAULT_HEARTBEAT_MS`]; 0 disables pings.
     #[serde(default)]
     pub heartbeat_interval_ms: Option<u64>,
+    /// Default 0 (off); else must exceed the heartbeat.
     #[serde(default)]
     pub pong_timeout_ms: Option<u64>,
+    /// Default [`DEFAULT_HANDSHAKE_TIMEOUT_MS`].
     #[serde(default)]
     pub handshake_timeout_ms: Option<u64>,
+    /// Default [`DEFAULT_REQUEST_TIMEOUT_MS`].
     #[serde(default)]
     pub request_timeout_ms: Option<u64>,
+    /// Default [`DEFAULT_QUORUM_GRACE_MS`]; ≤ 0 disables.
     #[serde(default)]
     pub quorum_grace_ms: Option<i64>,
+    /// Default [`DEFAULT_NODE_SEND_TIMEOUT_MS`].
     #[serde(default)]
     pub node_send_timeout_ms: Option<u64>,
+    /// Default [`DEFAULT_MAX_REQUEST_BYTES`].
     #[serde(default)]
     pub max_request_bytes: Option<usize>,
+    /// PEM certificate chain for `wss://` (with `tls_key_file`).
     #[serde(default)]
     pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key for `wss://` (with `tls_cert_file`).
     #[serde(default)]
     pub tls_key_file: Option<PathBuf>,
     /// Test hook: seconds added to the gateway clock (simulates clock skew).
