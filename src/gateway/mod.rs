@@ -1,8 +1,33 @@
 //! The link to Chainlink gateways: the node-side connector and a development gateway.
+//!
+//! - [`key`]: the node's secp256k1 key; [`eip191`]: hashing, signing and recovery.
+//! - [`handshake`]: auth header and challenge layouts and checks (both sides).
+//! - [`Connector`] (`connector`, `link`, `serve`): one reconnecting link per gateway.
+//! - [`config`], [`status`], [`backoff`], [`digest`]: configuration, counters, delays, digests.
 
 use async_trait::async_trait;
 
 use crate::jsonrpc::{Request, Response};
+
+pub mod backoff;
+pub mod config;
+mod connector;
+pub mod dev;
+pub mod digest;
+pub mod eip191;
+pub mod handshake;
+pub mod key;
+mod link;
+mod serve;
+pub mod status;
+pub mod tls;
+
+pub use config::{ConfigError, ConnectorConfig, GatewayEntry};
+pub use connector::{Connector, ConnectorHandle, StartError};
+pub use eip191::Address;
+pub use key::NodeKey;
+pub use link::DialError;
+pub use status::{ConnectorStatus, GatewaySnapshot, GatewayStatus};
 
 /// What the connector calls for every request a gateway sends.
 ///
