@@ -48,6 +48,19 @@ impl TrustRoot {
         Ok(root)
     }
 
+    /// [`TrustRoot::insecure_custom_root`] from the first `CERTIFICATE` block of a PEM file.
+    pub fn insecure_custom_root_pem(
+        pem: &[u8],
+        expected_sha256_hex: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject as _;
+        let der = CertificateDer::from_pem_slice(pem).map_err(|e| {
+            ConfigError::TrustRoot(format!("no readable CERTIFICATE block in the PEM: {e}"))
+        })?;
+        Self::insecure_custom_root(der.as_ref().to_vec(), expected_sha256_hex)
+    }
+
     /// A root other than AWS (tests, the local demo): documents from real enclaves will be
     /// refused. `expected_sha256_hex`, when given, must match (pins a configured file).
     pub fn insecure_custom_root(

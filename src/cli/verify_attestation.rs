@@ -132,22 +132,6 @@ pub fn decode(data: &[u8], encoding: Encoding) -> Result<Vec<u8>, String> {
     }
 }
 
-fn pem_to_der(pem: &[u8]) -> Result<Vec<u8>, String> {
-    let text = String::from_utf8_lossy(pem);
-    let body: String = text
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    if body.is_empty() {
-        return Err("no CERTIFICATE block in the root PEM".into());
-    }
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .map_err(|e| format!("root PEM is not base64: {e}"))
-}
-
 fn opt_hex(v: Option<&[u8]>) -> Value {
     v.map_or(Value::Null, |b| Value::String(hex::encode(b)))
 }
@@ -221,8 +205,8 @@ pub fn report(args: &Args) -> Result<(Value, bool), String> {
     let root = match &args.root {
         Some(path) => {
             let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let root = TrustRoot::insecure_custom_root(pem_to_der(&pem)?, None)
-                .map_err(|e| e.to_string())?;
+            let root =
+                TrustRoot::insecure_custom_root_pem(&pem, None).map_err(|e| e.to_string())?;
             tracing::warn!(sha256 = %root.sha256_hex(), "using a custom trust root instead of AWS Nitro Root-G1");
             root
         }
