@@ -150,6 +150,21 @@ impl Policy {
         self
     }
 
+    /// Whether debug-mode enclaves (PCR0-2 all zero) are accepted.
+    pub fn allows_debug_enclaves(&self) -> bool {
+        self.insecure_allow_debug_enclaves
+    }
+
+    /// The oldest document timestamp accepted, relative to the verification time.
+    pub fn max_age(&self) -> Duration {
+        self.max_age
+    }
+
+    /// How far in the future a document timestamp may be.
+    pub fn max_future_skew(&self) -> Duration {
+        self.max_future_skew
+    }
+
     /// The trusted sets.
     pub fn trusted_pcrs(&self) -> &[PcrSet] {
         &self.trusted_pcrs

@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand};
 
 pub mod bench;
 pub mod bench_attestation;
+pub mod check_config;
 pub mod dev_gateway;
+pub mod run;
 pub mod user_data;
 pub mod verify_attestation;
 
@@ -29,6 +31,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the relay node beside a Chainlink node (serves until SIGINT/SIGTERM; SIGHUP reloads).
+    Run(run::Args),
+    /// Validate a configuration file and print a summary (no secrets).
+    CheckConfig(check_config::Args),
     /// Print the canonical params JSON and the user data an attestation must carry.
     UserData(user_data::Args),
     /// Verify a Nitro attestation document and print a JSON report.
@@ -45,6 +51,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_json);
     match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::CheckConfig(args) => check_config::run(args),
         Command::UserData(args) => user_data::run(args),
         Command::VerifyAttestation(args) => verify_attestation::run(args),
         Command::Bench(command) => bench::run(command),

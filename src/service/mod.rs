@@ -3,5 +3,6 @@
 
 pub mod admin;
 pub mod metrics;
+pub mod node;
 pub mod observe;
 pub mod swap;

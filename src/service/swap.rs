@@ -41,7 +41,7 @@ impl<T: ?Sized> Swappable<T> {
     }
 }
 
-impl AttestationVerifier for Swappable<dyn AttestationVerifier> {
+impl<T: AttestationVerifier + ?Sized> AttestationVerifier for Swappable<T> {
     fn verify(&self, document: &[u8], user_data_candidates: &[&[u8]]) -> Result<(), Rejection> {
         self.load().verify(document, user_data_candidates)
     }
@@ -53,7 +53,7 @@ pub trait Backends: VaultBackend + CapabilityBackend {}
 impl<T: VaultBackend + CapabilityBackend> Backends for T {}
 
 #[async_trait]
-impl VaultBackend for Swappable<dyn Backends> {
+impl<T: VaultBackend + ?Sized> VaultBackend for Swappable<T> {
     async fn get_secrets(
         &self,
         metadata: RequestMetadata,
@@ -64,7 +64,7 @@ impl VaultBackend for Swappable<dyn Backends> {
 }
 
 #[async_trait]
-impl CapabilityBackend for Swappable<dyn Backends> {
+impl<T: CapabilityBackend + ?Sized> CapabilityBackend for Swappable<T> {
     async fn execute(
         &self,
         request: CapabilityRequest,
