@@ -19,7 +19,6 @@ use crate::proto::{capabilities, sdk};
 impl Relay {
     pub(super) async fn capability_execute(
         &self,
-        _id: &str,
         params: Option<&RawValue>,
     ) -> Result<Box<RawValue>, RelayError> {
         let parsed = parse_params::<CapabilityRequestParams>(params)?;

@@ -117,7 +117,7 @@ impl Relay {
     ) -> Result<Box<RawValue>, RelayError> {
         match method {
             METHOD_SECRETS_GET => self.secrets_get(id, params).await,
-            METHOD_CAPABILITY_EXECUTE => self.capability_execute(id, params).await,
+            METHOD_CAPABILITY_EXECUTE => self.capability_execute(params).await,
             _ => Err(RelayError::UnknownMethod(method.to_owned())),
         }
     }
