@@ -7,11 +7,10 @@ use prost::Message as _;
 use prost_types::Any;
 use serde_json::value::RawValue;
 
-use super::binding::{self, UserDataCandidates};
 use super::domain_hash::TAG_CAPABILITY_EXECUTE;
 use super::params::CapabilityRequestParams;
 use super::result::CapabilityResponseResult;
-use super::{Relay, RelayError, canonical, gojson, parse_params, validate};
+use super::{Relay, RelayError, gojson, parse_params, validate};
 use crate::backend::CapabilityError;
 use crate::proto::values::{Map, Value, value};
 use crate::proto::{capabilities, sdk};
@@ -23,15 +22,13 @@ impl Relay {
     ) -> Result<Box<RawValue>, RelayError> {
         let parsed = parse_params::<CapabilityRequestParams>(params)?;
         let request = validate::capability_execute(parsed.typed)?;
-        let declared = canonical::declared_order(&request.params)
-            .map_err(|err| RelayError::Internal(err.to_string()))?;
-        let candidates = UserDataCandidates::new(
-            self.config.domain_hash,
+        self.verify_binding(
             TAG_CAPABILITY_EXECUTE,
-            &declared,
+            &request.params,
             &parsed.as_received,
-        );
-        binding::verify(self.verifier.clone(), request.attestation, candidates).await?;
+            request.attestation,
+        )
+        .await?;
 
         let params = &request.params;
         let sdk_request = request.request;

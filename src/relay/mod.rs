@@ -122,6 +122,22 @@ impl Relay {
         }
     }
 
+    /// Checks that `document` attests `params` (declared-order form) or the params as received,
+    /// under `tag`.
+    async fn verify_binding<T: serde::Serialize>(
+        &self,
+        tag: &str,
+        params: &T,
+        as_received: &[u8],
+        document: Vec<u8>,
+    ) -> Result<(), RelayError> {
+        let declared = canonical::declared_order(params)
+            .map_err(|err| RelayError::Internal(err.to_string()))?;
+        let candidates =
+            binding::UserDataCandidates::new(self.config.domain_hash, tag, &declared, as_received);
+        binding::verify(self.verifier.clone(), document, candidates).await
+    }
+
     /// Backend metadata common to both methods.
     fn metadata(
         &self,

@@ -2,11 +2,10 @@
 
 use serde_json::value::RawValue;
 
-use super::binding::{self, UserDataCandidates};
 use super::domain_hash::TAG_SECRETS_GET;
 use super::params::SecretsRequestParams;
 use super::result::translate_vault_response;
-use super::{Relay, RelayError, canonical, gojson, parse_params, validate};
+use super::{Relay, RelayError, gojson, parse_params, validate};
 use crate::proto::vault;
 
 /// Namespace the vault uses when a request names none.
@@ -20,15 +19,13 @@ impl Relay {
     ) -> Result<Box<RawValue>, RelayError> {
         let parsed = parse_params::<SecretsRequestParams>(params)?;
         let request = validate::secrets_get(parsed.typed, self.config.limits)?;
-        let declared = canonical::declared_order(&request.params)
-            .map_err(|err| RelayError::Internal(err.to_string()))?;
-        let candidates = UserDataCandidates::new(
-            self.config.domain_hash,
+        self.verify_binding(
             TAG_SECRETS_GET,
-            &declared,
+            &request.params,
             &parsed.as_received,
-        );
-        binding::verify(self.verifier.clone(), request.attestation, candidates).await?;
+            request.attestation,
+        )
+        .await?;
 
         let params = &request.params;
         let owner = request.owner.checksummed();
