@@ -149,7 +149,8 @@ impl GrpcBackends {
             .unwrap_or(Err(BackendError::DeadlineExceeded(deadline)));
         let result = match result {
             Ok((response, stream)) => {
-                drain(stream).await;
+                // The caller has its answer; ending the stream cleanly need not delay it.
+                tokio::spawn(drain(stream));
                 Ok(response)
             }
             Err(err) => Err(err),
