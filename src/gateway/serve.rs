@@ -24,6 +24,13 @@ use crate::jsonrpc::{Failure, Request, Response};
 /// Responses waiting for the socket task; handlers wait (not fail) when it is full.
 const RESPONSE_QUEUE: usize = 64;
 
+/// Longest wait for one frame write. A gateway that reads nothing for this long is gone; without
+/// a bound, a full TCP send buffer would stall this task, its shutdown and the drain grace.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest wait for the close frame once the drain is over.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Text of the close frame sent on shutdown.
 const SHUTDOWN_CLOSE_REASON: &str = "node shutting down";
 
@@ -63,16 +70,27 @@ where
             frame = ws.next() => match frame {
                 Some(Ok(message)) => {
                     if let Some(overloaded) = accept_frame(message, &ctx, &tasks, &responses)
-                        && let Err(err) = ws.send(Message::binary(overloaded.to_vec())).await {
-                            break ServeEnd::Lost(format!("write failed: {err}"));
+                        && let Err(err) = send(&mut ws, &overloaded).await {
+                            break ServeEnd::Lost(err);
                         }
                 }
                 Some(Err(err)) => break ServeEnd::Lost(format!("read failed: {err}")),
                 None => break ServeEnd::Lost("gateway closed the connection".to_owned()),
             },
             Some(response) = outbox.recv() => {
-                if let Err(err) = ws.send(Message::binary(response.to_vec())).await {
-                    break ServeEnd::Lost(format!("write failed: {err}"));
+                // A gateway that stopped reading must not hold shutdown: the write gives way
+                // to it, and the drain (bounded by the grace) flushes what was buffered.
+                let sent = tokio::select! {
+                    sent = send(&mut ws, &response) => Some(sent),
+                    () = ctx.shutdown.cancelled() => None,
+                };
+                match sent {
+                    Some(Ok(())) => {}
+                    Some(Err(err)) => break ServeEnd::Lost(err),
+                    None => {
+                        let grace = ctx.grace.lock().map(|grace| *grace).unwrap_or_default();
+                        break drain(&mut ws, &ctx, &tasks, responses, outbox, grace).await;
+                    }
                 }
             }
             () = ctx.shutdown.cancelled() => {
@@ -153,51 +171,71 @@ where
 {
     drop(responses);
     tasks.close();
-    let deadline = tokio::time::sleep(grace);
-    tokio::pin!(deadline);
     info!(gateway = %ctx.gateway_id, in_flight = tasks.len(), "draining link");
-    let mut abandoned = 0;
-    loop {
-        tokio::select! {
-            response = outbox.recv() => match response {
-                Some(response) => {
-                    if ws.send(Message::binary(response.to_vec())).await.is_err() {
-                        break;
-                    }
-                }
-                // Every task finished and every response was sent.
-                None => break,
-            },
-            frame = ws.next() => match frame {
-                Some(Ok(Message::Binary(payload))) => {
-                    if let Some(refusal) = refuse_during_shutdown(&payload)
-                        && ws.send(Message::binary(refusal.to_vec())).await.is_err() {
-                            break;
-                        }
-                }
-                Some(Ok(Message::Text(text))) => {
-                    if let Some(refusal) = refuse_during_shutdown(text.as_bytes())
-                        && ws.send(Message::binary(refusal.to_vec())).await.is_err() {
-                            break;
-                        }
-                }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => break,
-            },
-            () = &mut deadline => {
-                abandoned = tasks.len();
-                ctx.abandoned.fetch_add(abandoned, Ordering::Relaxed);
-                warn!(gateway = %ctx.gateway_id, abandoned, "shutdown grace expired with requests in flight");
-                break;
-            }
+    // Every write of the drain counts against the grace, so a gateway that stopped reading
+    // cannot hold shutdown past it.
+    let until = tokio::time::Instant::now() + grace;
+    let abandoned = match tokio::time::timeout_at(until, forward_responses(ws, &mut outbox)).await {
+        Ok(()) => 0,
+        Err(_) => {
+            let abandoned = tasks.len();
+            ctx.abandoned.fetch_add(abandoned, Ordering::Relaxed);
+            warn!(gateway = %ctx.gateway_id, abandoned, "shutdown grace expired with requests in flight");
+            abandoned
         }
-    }
+    };
     let frame = CloseFrame {
         code: CloseCode::Away,
         reason: SHUTDOWN_CLOSE_REASON.into(),
     };
-    let _ = ws.close(Some(frame)).await;
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, ws.close(Some(frame))).await;
     ServeEnd::Shutdown { abandoned }
+}
+
+/// Forwards the responses of in-flight requests and refuses new ones, until every request has
+/// answered or the socket fails.
+async fn forward_responses<S>(ws: &mut WebSocketStream<S>, outbox: &mut mpsc::Receiver<Response>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    loop {
+        tokio::select! {
+            response = outbox.recv() => match response {
+                Some(response) => {
+                    if send(ws, &response).await.is_err() {
+                        return;
+                    }
+                }
+                // Every task finished and every response was sent.
+                None => return,
+            },
+            frame = ws.next() => {
+                let payload = match frame {
+                    Some(Ok(Message::Binary(payload))) => payload,
+                    Some(Ok(Message::Text(text))) => text.into(),
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => return,
+                };
+                if let Some(refusal) = refuse_during_shutdown(&payload)
+                    && send(ws, &refusal).await.is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Writes one response frame, bounded by [`WRITE_TIMEOUT`].
+async fn send<S>(ws: &mut WebSocketStream<S>, response: &Response) -> Result<(), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match tokio::time::timeout(WRITE_TIMEOUT, ws.send(Message::binary(response.to_vec()))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(format!("write failed: {err}")),
+        Err(_) => Err(format!("write timed out after {WRITE_TIMEOUT:?}")),
+    }
 }
 
 /// The -32000 answer to a request that arrives while the link drains (none if unparseable).
@@ -205,4 +243,54 @@ fn refuse_during_shutdown(payload: &[u8]) -> Option<Response> {
     let request = Request::from_slice(payload).ok()?;
     let failure = Failure::Overloaded("node is shutting down".to_owned());
     Some(Response::failure(request.id, request.method, &failure))
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_tungstenite::tungstenite::protocol::Role;
+
+    use super::*;
+
+    /// Answers every request with a 64 KiB result.
+    struct Large;
+
+    #[async_trait::async_trait]
+    impl RequestHandler for Large {
+        async fn handle(&self, _gateway_id: &str, request: Request) -> Response {
+            Response::success(request.id, request.method, &"x".repeat(64 * 1024))
+        }
+    }
+
+    /// A gateway that stops reading (a full send buffer) cannot hold shutdown past its grace.
+    #[tokio::test]
+    async fn shutdown_ends_within_the_grace_when_the_gateway_stops_reading() {
+        let (node, gateway) = tokio::io::duplex(1024);
+        let node = WebSocketStream::from_raw_socket(node, Role::Client, None).await;
+        let mut gateway = WebSocketStream::from_raw_socket(gateway, Role::Server, None).await;
+        let ctx = ServeContext {
+            gateway_id: Arc::from("gw"),
+            handler: Arc::new(Large),
+            permits: Arc::new(Semaphore::new(100)),
+            max_message_bytes: 1_000_000,
+            shutdown: CancellationToken::new(),
+            grace: Arc::new(std::sync::Mutex::new(Duration::from_millis(100))),
+            abandoned: Arc::new(AtomicUsize::new(0)),
+        };
+        let shutdown = ctx.shutdown.clone();
+        let task = tokio::spawn(serve(node, ctx));
+        for i in 0..4 {
+            let request = format!(r#"{{"jsonrpc":"2.0","id":"{i}","method":"m.x"}}"#);
+            gateway
+                .send(Message::binary(request.into_bytes()))
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        shutdown.cancel();
+        let ended = tokio::time::timeout(Duration::from_secs(3), task).await;
+        assert!(
+            matches!(ended, Ok(Ok(ServeEnd::Shutdown { .. }))),
+            "serve did not end within 3 s of shutdown (grace 100 ms): {ended:?}"
+        );
+    }
 }
