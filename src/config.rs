@@ -15,10 +15,20 @@ use crate::attestation::{PcrSet, Policy, TrustRoot, parse_trusted_pcrs_json};
 use crate::backend::{BackendsConfig, BackendsPlan};
 use crate::gateway::config::RawConnectorConfig;
 use crate::gateway::{ConnectorConfig, NodeKey};
-use crate::relay::{DomainHashFormula, Limits, RelayConfig};
+use crate::relay::{DEFAULT_REQUEST_TIMEOUT, DomainHashFormula, Limits, RelayConfig};
 
 /// Default admin (metrics, health) listen address: loopback only.
 pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9464";
+
+/// Largest configurable request timeout (the gateway gives up long before).
+pub const MAX_REQUEST_TIMEOUT_SECS: u64 = 600;
+
+/// Largest configurable document age: freshness is what makes a captured attestation useless
+/// after a while; beyond an hour the check would no longer mean much.
+pub const MAX_DOCUMENT_AGE_SECS: u64 = 3600;
+
+/// Largest configurable future skew of a document timestamp.
+pub const MAX_FUTURE_SKEW_SECS: u64 = 300;
 
 /// A refused configuration value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +79,7 @@ struct RawRelay {
     max_secrets: Option<usize>,
     #[serde(default)]
     forward_org_id: bool,
+    request_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -231,12 +242,23 @@ fn relay_config(raw: &RawRelay, node: &RawNode) -> Result<RelayConfig, ConfigErr
     if max_secrets == 0 {
         return Err(refuse("relay.max_secrets", "must be at least 1"));
     }
+    let request_timeout = match raw.request_timeout_secs {
+        None => DEFAULT_REQUEST_TIMEOUT,
+        Some(secs @ 1..=MAX_REQUEST_TIMEOUT_SECS) => Duration::from_secs(secs),
+        Some(secs) => {
+            return Err(refuse(
+                "relay.request_timeout_secs",
+                format!("{secs} is outside 1..={MAX_REQUEST_TIMEOUT_SECS}"),
+            ));
+        }
+    };
     Ok(RelayConfig {
         don_id: node.workflow_don_id,
         don_config_version: node.workflow_don_config_version,
         domain_hash,
         limits: Limits { max_secrets },
         forward_org_id: raw.forward_org_id,
+        request_timeout,
     })
 }
 
@@ -246,12 +268,21 @@ fn attestation_config(raw: &RawAttestation, base: &Path) -> Result<AttestationCo
         .map_err(|err| refuse("attestation.trusted_pcrs", err.to_string()))?
         .insecure_allow_debug_enclaves(raw.insecure_allow_debug_enclaves);
     if let Some(secs) = raw.max_age_secs {
-        if secs == 0 {
-            return Err(refuse("attestation.max_age_secs", "must be at least 1"));
+        if !(1..=MAX_DOCUMENT_AGE_SECS).contains(&secs) {
+            return Err(refuse(
+                "attestation.max_age_secs",
+                format!("{secs} is outside 1..={MAX_DOCUMENT_AGE_SECS}"),
+            ));
         }
         policy = policy.with_max_age(Duration::from_secs(secs));
     }
     if let Some(secs) = raw.max_future_skew_secs {
+        if secs > MAX_FUTURE_SKEW_SECS {
+            return Err(refuse(
+                "attestation.max_future_skew_secs",
+                format!("{secs} is outside 0..={MAX_FUTURE_SKEW_SECS}"),
+            ));
+        }
         policy = policy.with_max_future_skew(Duration::from_secs(secs));
     }
     let root = match &raw.insecure_trust_root_pem_file {

@@ -796,3 +796,36 @@ async fn echoed_values_are_bounded() {
         );
     }
 }
+
+/// A vault that never answers.
+struct HangingVault;
+
+#[async_trait::async_trait]
+impl confidential_relay::backend::VaultBackend for HangingVault {
+    async fn get_secrets(
+        &self,
+        _metadata: confidential_relay::proto::capabilities::RequestMetadata,
+        _request: confidential_relay::proto::vault::GetSecretsRequest,
+    ) -> Result<GetSecretsResponse, BackendError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn a_request_past_its_timeout_gets_server_timeout() {
+    let config = RelayConfig {
+        request_timeout: std::time::Duration::from_millis(100),
+        ..config()
+    };
+    let relay = Relay::new(
+        config,
+        Arc::new(UserDataDouble),
+        Arc::new(HangingVault),
+        Arc::new(MemoryCapabilities::new()),
+    );
+    let params = attest(SECRETS, &secrets_params(r#"[{"key":"A"}]"#));
+    assert_eq!(
+        call(&relay, SECRETS, Some(&params)).await,
+        error_json(SECRETS, -32000, "request timed out after 100 ms")
+    );
+}

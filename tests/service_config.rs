@@ -103,7 +103,15 @@ fn every_refusal_names_its_field() {
         ),
         (
             base.replace("max_age_secs = 300", "max_age_secs = 0"),
-            "attestation.max_age_secs: must be at least 1",
+            "attestation.max_age_secs: 0 is outside 1..=3600",
+        ),
+        (
+            base.replace("max_age_secs = 300", "max_age_secs = 86400"),
+            "attestation.max_age_secs: 86400 is outside 1..=3600",
+        ),
+        (
+            base.replace("max_future_skew_secs = 30", "max_future_skew_secs = 301"),
+            "attestation.max_future_skew_secs: 301 is outside 0..=300",
         ),
         (
             base.replace("listen = \"127.0.0.1:9464\"", "listen = \"loopback\""),

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Code;
 use tonic::codec::Streaming;
 use tonic::codegen::http::uri::PathAndQuery;
@@ -56,7 +56,7 @@ struct Backend {
     address: String,
     channel: Arc<LazyChannel>,
     deadline: Duration,
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     stats: BackendStats,
 }
 
@@ -95,7 +95,7 @@ impl GrpcBackends {
                 address,
                 channel,
                 deadline: route.deadline,
-                slots: Semaphore::new(route.max_concurrency),
+                slots: Arc::new(Semaphore::new(route.max_concurrency)),
                 stats: BackendStats::default(),
             }))
         };
@@ -148,9 +148,10 @@ impl GrpcBackends {
             .await
             .unwrap_or(Err(BackendError::DeadlineExceeded(deadline)));
         let result = match result {
-            Ok((response, stream)) => {
-                // The caller has its answer; ending the stream cleanly need not delay it.
-                tokio::spawn(drain(stream));
+            Ok((response, rest)) => {
+                // The caller has its answer; ending the stream cleanly need not delay it. The
+                // stream keeps its concurrency slot until it ends.
+                tokio::spawn(drain(rest));
                 Ok(response)
             }
             Err(err) => Err(err),
@@ -167,10 +168,11 @@ impl GrpcBackends {
         backend: &Backend,
         request: CapabilityRequest,
         started: Instant,
-    ) -> Result<(CapabilityResponse, Streaming<CapabilityResponse>), BackendError> {
-        let _slot = backend
+    ) -> Result<(CapabilityResponse, Drain), BackendError> {
+        let slot = backend
             .slots
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| BackendError::Unavailable("backend is shutting down".into()))?;
         let mut grpc = tonic::client::Grpc::new(backend.channel.get())
@@ -190,7 +192,13 @@ impl GrpcBackends {
             .map_err(|status| from_status(status, backend.deadline))?
             .into_inner();
         match stream.message().await {
-            Ok(Some(response)) => Ok((response, stream)),
+            Ok(Some(response)) => Ok((
+                response,
+                Drain {
+                    stream,
+                    _slot: slot,
+                },
+            )),
             Ok(None) => Err(BackendError::Decode(
                 "the response stream ended without a message".into(),
             )),
@@ -225,11 +233,17 @@ impl VaultBackend for GrpcBackends {
     }
 }
 
+/// A response stream whose first message was read, with the concurrency slot it occupies.
+struct Drain {
+    stream: Streaming<CapabilityResponse>,
+    _slot: OwnedSemaphorePermit,
+}
+
 /// Reads the rest of the stream (the Go server sends one message, then the trailers) so it ends
 /// cleanly. Dropping it unread resets the HTTP/2 stream instead, and h2 servers close a
 /// connection that sees ~1000 such resets as "excessive load" (measured: after ~1400 calls).
 /// Bounded by [`DRAIN_GRACE`]; extra messages are ignored.
-async fn drain(mut stream: Streaming<CapabilityResponse>) {
+async fn drain(Drain { mut stream, _slot }: Drain) {
     let rest = async {
         let mut extra = 0usize;
         while let Ok(Some(_)) = stream.message().await {

@@ -32,7 +32,7 @@ pub enum CanonicalError {
     #[error("params must be a JSON object")]
     NotAnObject,
     /// A key appears twice in one object.
-    #[error("duplicate key {0:?} in params")]
+    #[error("duplicate key {} in params", super::validate::quoted(.0))]
     DuplicateKey(String),
     /// Nesting deeper than [`MAX_PARAMS_DEPTH`].
     #[error("params nest deeper than {MAX_PARAMS_DEPTH} levels")]

@@ -31,6 +31,9 @@ pub enum RelayError {
         /// The backend's error.
         source: BackendError,
     },
+    /// The request took longer than the configured bound.
+    #[error("request timed out after {} ms", .0.as_millis())]
+    TimedOut(std::time::Duration),
     /// Anything else the caller cannot fix.
     #[error("{0}")]
     Internal(String),
@@ -49,6 +52,7 @@ impl RelayError {
             Self::AttestationRejected(rejection) => {
                 Failure::InvalidParams(format!("attestation rejected: {}", rejection.reason()))
             }
+            Self::TimedOut(_) => Failure::Overloaded(self.to_string()),
             Self::Backend { .. } | Self::Internal(_) => Failure::Internal(self.to_string()),
         }
     }

@@ -19,6 +19,7 @@ mod secrets_get;
 pub mod validate;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -44,8 +45,19 @@ pub const METHODS: [&str; 2] = [METHOD_SECRETS_GET, METHOD_CAPABILITY_EXECUTE];
 /// value, which may be as large as the frame.
 const MAX_DECODER_MESSAGE_CHARS: usize = 200;
 
+/// Longest request id or method written to a log line (both come from the gateway; Debug
+/// formatting escapes newlines so they cannot forge log lines).
+const MAX_LOGGED_CHARS: usize = 200;
+
+/// Longest failure cause written to a log line.
+const MAX_LOGGED_ERROR_CHARS: usize = 1000;
+
+/// Default bound on one request, attestation and backend call included (the reference's
+/// per-request serve timeout).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// What the relay needs to know about the node it runs beside.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayConfig {
     /// The node's Workflow DON id, sent in backend metadata.
     pub don_id: u32,
@@ -57,6 +69,21 @@ pub struct RelayConfig {
     pub limits: Limits,
     /// Forward the request's `org_id` in backend metadata (off by default, as in the reference).
     pub forward_org_id: bool,
+    /// Bound on one request; past it the caller gets -32000.
+    pub request_timeout: Duration,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            don_id: 0,
+            don_config_version: 0,
+            domain_hash: DomainHashFormula::default(),
+            limits: Limits::default(),
+            forward_org_id: false,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
 }
 
 /// The relay core: one request in, one response out.
@@ -95,14 +122,23 @@ impl Relay {
         let Request {
             id, method, params, ..
         } = request;
-        match self.dispatch(&id, &method, params.as_deref()).await {
+        let work = self.dispatch(&id, &method, params.as_deref());
+        let outcome = tokio::time::timeout(self.config.request_timeout, work)
+            .await
+            .unwrap_or(Err(RelayError::TimedOut(self.config.request_timeout)));
+        match outcome {
             Ok(result) => Response {
                 id,
                 method,
                 outcome: Outcome::Result(result),
             },
             Err(err) => {
-                tracing::warn!(request_id = %id, method = %method, error = %err, "request failed");
+                tracing::warn!(
+                    request_id = ?crate::jsonrpc::bounded(&id, MAX_LOGGED_CHARS),
+                    method = ?crate::jsonrpc::bounded(&method, MAX_LOGGED_CHARS),
+                    error = ?crate::jsonrpc::bounded(&err.to_string(), MAX_LOGGED_ERROR_CHARS),
+                    "request failed"
+                );
                 let failure = err.failure();
                 Response::failure(id, method, &failure)
             }

@@ -61,9 +61,9 @@ impl RequestHandler for ObservedHandler {
         let code = response.error().map(|error| error.code);
         self.metrics.record_request(&method, code, latency);
         tracing::info!(
-            request_id = %request_id,
+            request_id = ?request_id,
             gateway_id,
-            method = %method,
+            method = ?method,
             outcome = if code.is_some() { "error" } else { "success" },
             code = code.unwrap_or(0),
             latency_ms = latency.as_secs_f64() * 1e3,
