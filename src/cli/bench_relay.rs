@@ -1,0 +1,224 @@
+//! `confidential-relay bench relay`: the demo's in-process stack (dev gateway, 4 relay nodes,
+//! mock backends, synthetic enclave) under load, without progress output: throughput, latency
+//! percentiles and CPU time per request.
+//!
+//! Everything runs in one process, so the CPU figure read from `/proc/self/stat` covers the
+//! relay nodes, the dev gateway, the mock backends and the enclave. The enclave's own work
+//! (minting and signing the attestation, building the params, checking the answer and opening
+//! the shares) is measured separately on one thread and subtracted; its HTTP client is not, so
+//! the "relay side" figure is an upper bound.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::demo::{EXIT_UNEXPECTED, report_run, runtime};
+use crate::demo::cpu::process_cpu_time;
+use crate::demo::drive::kind_of;
+use crate::demo::{CallKind, DemoStack, Enclave, StackOptions, Tamper, drive};
+
+/// Default number of measured requests.
+const DEFAULT_REQUESTS: usize = 2000;
+/// Default requests in flight at once.
+const DEFAULT_CONCURRENCY: usize = 16;
+/// Requests sent before measuring (connections, chain caches, allocator warm).
+const WARMUP_REQUESTS: usize = 50;
+/// Enclave-side repetitions timed for the subtraction.
+const CALIBRATION_ROUNDS: usize = 200;
+
+/// Arguments of `bench relay`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Measured requests (alternating the two methods).
+    #[arg(long, default_value_t = DEFAULT_REQUESTS)]
+    pub requests: usize,
+    /// Requests in flight at once (at least 1).
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// CPU figures of one run, per measured request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuReport {
+    /// Process CPU time (all threads) during the measured run.
+    pub total: Duration,
+    /// `total` per request.
+    pub total_per_request: Duration,
+    /// The enclave's build-and-check work per request (timed alone, one thread).
+    pub enclave_per_request: Duration,
+    /// `total_per_request` minus the enclave work: the relay nodes, the dev gateway, the mock
+    /// backends and the HTTP client.
+    pub relay_side_per_request: Duration,
+    /// `relay_side_per_request` divided by the relay nodes (an upper bound per node).
+    pub per_node_per_request: Duration,
+}
+
+/// Runs the benchmark. Exit 0, 1 if a request failed or CPU time cannot be read, 2 on usage.
+pub fn run(args: Args) -> ExitCode {
+    if args.concurrency == 0 || args.requests == 0 {
+        eprintln!("bench relay: --requests and --concurrency must be at least 1");
+        return ExitCode::from(super::EXIT_USAGE);
+    }
+    let outcome = runtime().and_then(|runtime| runtime.block_on(bench(&args)));
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(EXIT_UNEXPECTED),
+        Err(err) => {
+            eprintln!("bench relay: {err}");
+            ExitCode::from(EXIT_UNEXPECTED)
+        }
+    }
+}
+
+async fn bench(args: &Args) -> Result<bool, String> {
+    let stack = DemoStack::start(StackOptions::default())
+        .await
+        .map_err(|err| err.to_string())?;
+    let result = measure(&stack, args).await;
+    stack.shutdown().await;
+    result
+}
+
+async fn measure(stack: &DemoStack, args: &Args) -> Result<bool, String> {
+    let enclave = Arc::new(stack.enclave().map_err(|err| err.to_string())?);
+    let warmup = drive(
+        enclave.clone(),
+        "warmup",
+        WARMUP_REQUESTS,
+        args.concurrency,
+        None,
+    )
+    .await;
+    if !warmup.failures.is_empty() {
+        return Err(format!("warm-up failed: {:?}", warmup.failures.first()));
+    }
+    let before = process_cpu_time().ok_or("cannot read /proc/self/stat")?;
+    let run = drive(
+        enclave.clone(),
+        "bench",
+        args.requests,
+        args.concurrency,
+        None,
+    )
+    .await;
+    let after = process_cpu_time().ok_or("cannot read /proc/self/stat")?;
+    let enclave_per_request = enclave_cost(&enclave).await?;
+    let total = after.saturating_sub(before);
+    let divisor = u32::try_from(args.requests).unwrap_or(u32::MAX);
+    let total_per_request = total / divisor;
+    let relay_side = total_per_request.saturating_sub(enclave_per_request);
+    let nodes = u32::try_from(stack.node_count().max(1)).unwrap_or(1);
+    let cpu = CpuReport {
+        total,
+        total_per_request,
+        enclave_per_request,
+        relay_side_per_request: relay_side,
+        per_node_per_request: relay_side / nodes,
+    };
+    let mut out = std::io::stdout().lock();
+    let io = |err: std::io::Error| format!("cannot write the report: {err}");
+    let ok = if args.json {
+        let mut report = run.summary.json();
+        if let Some(object) = report.as_object_mut() {
+            object.insert("concurrency".into(), args.concurrency.into());
+            object.insert("relay_nodes".into(), stack.node_count().into());
+            object.insert("f".into(), stack.f().into());
+            object.insert("profile".into(), profile().into());
+            object.insert("cpu".into(), cpu_json(&cpu));
+            object.insert("node_successes".into(), json!(stack.node_successes()));
+        }
+        writeln!(out, "{report}").map_err(io)?;
+        run.failures.is_empty()
+    } else {
+        writeln!(
+            out,
+            "bench relay: {} requests, {} at a time, {} relay nodes (F = {}), {} build\n",
+            args.requests,
+            args.concurrency,
+            stack.node_count(),
+            stack.f(),
+            profile()
+        )
+        .map_err(io)?;
+        let ok = report_run(&run, &mut out).map_err(io)?;
+        writeln!(out, "\n{}", cpu_table(&cpu)).map_err(io)?;
+        ok
+    };
+    Ok(ok)
+}
+
+/// The enclave's CPU per request, timed on this thread: prepare (params, DomainHash, mint and
+/// sign) and check (parse, quorum, open shares, decode) on recorded answers of both methods.
+async fn enclave_cost(enclave: &Enclave) -> Result<Duration, String> {
+    let mut recorded = Vec::new();
+    for kind in [CallKind::Secrets, CallKind::Capability] {
+        let id = format!("calibrate-{}", kind.method());
+        let prepared = enclave
+            .prepare(&id, kind, Tamper::None)
+            .map_err(|e| e.to_string())?;
+        let (status, body) = enclave.send(&prepared).await.map_err(|e| e.to_string())?;
+        recorded.push((prepared, status, body));
+    }
+    let started = Instant::now();
+    for round in 0..CALIBRATION_ROUNDS {
+        let Some((prepared, status, body)) = recorded.get(round % 2) else {
+            continue;
+        };
+        enclave
+            .prepare(&format!("calibrate-{round}"), kind_of(round), Tamper::None)
+            .map_err(|e| e.to_string())?;
+        enclave
+            .check(prepared, *status, body)
+            .map_err(|e| format!("calibration answer failed its check: {e}"))?;
+    }
+    Ok(started.elapsed() / u32::try_from(CALIBRATION_ROUNDS).unwrap_or(1))
+}
+
+fn profile() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    }
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn cpu_json(cpu: &CpuReport) -> serde_json::Value {
+    json!({
+        "process_total_ms": cpu.total.as_secs_f64() * 1e3,
+        "process_per_request_us": us(cpu.total_per_request),
+        "enclave_per_request_us": us(cpu.enclave_per_request),
+        "relay_side_per_request_us": us(cpu.relay_side_per_request),
+        "per_node_per_request_us": us(cpu.per_node_per_request),
+    })
+}
+
+fn cpu_table(cpu: &CpuReport) -> String {
+    [
+        "| CPU time (one process: relays + gateway + mocks + enclave) | us/request |".to_owned(),
+        "|---|---:|".to_owned(),
+        format!("| whole process | {:.0} |", us(cpu.total_per_request)),
+        format!(
+            "| enclave build + check (timed alone, subtracted) | {:.0} |",
+            us(cpu.enclave_per_request)
+        ),
+        format!(
+            "| relay side: 4 nodes + dev gateway + mock backends + HTTP client | {:.0} |",
+            us(cpu.relay_side_per_request)
+        ),
+        format!(
+            "| per relay node (relay side / nodes, upper bound) | {:.0} |",
+            us(cpu.per_node_per_request)
+        ),
+    ]
+    .join("\n")
+}
