@@ -233,6 +233,14 @@ impl DemoStack {
             .collect()
     }
 
+    /// Reconnects of each relay node's gateway link so far (`None` for a killed node).
+    pub fn node_reconnects(&self) -> Vec<Option<u64>> {
+        self.nodes
+            .iter()
+            .map(|node| node.connector.as_ref().map(|c| c.status().reconnects()))
+            .collect()
+    }
+
     /// The mock vault (its stored secrets and received requests).
     pub fn vault(&self) -> &Arc<MockVault> {
         &self.backends.vault
