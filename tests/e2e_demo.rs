@@ -27,7 +27,10 @@ async fn every_answer_is_verified_end_to_end() {
     // The gateway forwards at 2F+1 = 3 results, so at least 3 nodes served each request.
     let served = stack.node_successes();
     assert!(served.iter().all(|n| *n <= REQUESTS as u64), "{served:?}");
-    assert!(served.iter().sum::<u64>() >= 3 * REQUESTS as u64, "{served:?}");
+    assert!(
+        served.iter().sum::<u64>() >= 3 * REQUESTS as u64,
+        "{served:?}"
+    );
     // Every node asked the vault itself (6 secrets requests), and the capability server
     // echoed every capability request (6).
     assert!(stack.vault().requests().len() >= 3 * REQUESTS / 2);
@@ -46,7 +49,9 @@ async fn bad_requests_are_refused_with_their_reason() {
         (CallKind::Capability, Tamper::WrongPcrs),
     ];
     for (index, (kind, tamper)) in cases.into_iter().enumerate() {
-        let prepared = enclave.prepare(&format!("bad-{index}"), kind, tamper).unwrap();
+        let prepared = enclave
+            .prepare(&format!("bad-{index}"), kind, tamper)
+            .unwrap();
         let (status, body) = enclave.send(&prepared).await.unwrap();
         let reason = match tamper {
             Tamper::BadSignature => "bad_signature",
@@ -70,7 +75,9 @@ async fn bad_requests_are_refused_with_their_reason() {
         r#"invalid owner address: "0xnot-an-address" (want 40 hex digits, optionally 0x-prefixed)"#
     );
     // A good request is not a refusal: expect_refusal reports it as unexpected.
-    let good = enclave.prepare("good", CallKind::Secrets, Tamper::None).unwrap();
+    let good = enclave
+        .prepare("good", CallKind::Secrets, Tamper::None)
+        .unwrap();
     let (status, body) = enclave.send(&good).await.unwrap();
     assert_eq!(status, 200);
     let err = enclave
@@ -90,7 +97,9 @@ async fn bad_requests_are_refused_with_their_reason() {
 async fn the_enclave_checks_catch_wrong_answers() {
     let stack = DemoStack::start(StackOptions::default()).await.unwrap();
     let enclave = stack.enclave().unwrap();
-    let secrets = enclave.prepare("w-1", CallKind::Secrets, Tamper::None).unwrap();
+    let secrets = enclave
+        .prepare("w-1", CallKind::Secrets, Tamper::None)
+        .unwrap();
     let (status, body) = enclave.send(&secrets).await.unwrap();
     enclave.check(&secrets, status, &body).unwrap();
 
@@ -119,7 +128,9 @@ async fn the_enclave_checks_catch_wrong_answers() {
     );
 
     // A capability answer checked against another echo value fails.
-    let capability = enclave.prepare("w-2", CallKind::Capability, Tamper::None).unwrap();
+    let capability = enclave
+        .prepare("w-2", CallKind::Capability, Tamper::None)
+        .unwrap();
     let (status, body) = enclave.send(&capability).await.unwrap();
     enclave.check(&capability, status, &body).unwrap();
     let mut wrong = capability.clone();
@@ -127,9 +138,7 @@ async fn the_enclave_checks_catch_wrong_answers() {
     let err = enclave.check(&wrong, status, &body).unwrap_err();
     assert_eq!(
         err,
-        CheckError::Capability(
-            r#"echoed Some(StringValue("echo w-2")), sent "echo w-3""#.into()
-        )
+        CheckError::Capability(r#"echoed Some(StringValue("echo w-2")), sent "echo w-3""#.into())
     );
     stack.shutdown().await;
 }

@@ -27,7 +27,10 @@ async fn a_node_killed_mid_run_leaves_the_other_three_serving() {
     let run = run.await.unwrap();
     assert!(run.failures.is_empty(), "{:?}", run.failures);
     assert_eq!(run.summary.ok, 24);
-    assert!(served_by_killed < 24, "node 0 was killed before the run ended");
+    assert!(
+        served_by_killed < 24,
+        "node 0 was killed before the run ended"
+    );
 
     // After the kill, requests are answered by exactly the three others.
     let after = drive(enclave, "after-kill", 6, 3, None).await;

@@ -3,10 +3,12 @@
 //! percentiles and CPU time per request.
 //!
 //! Everything runs in one process, so the CPU figure read from `/proc/self/stat` covers the
-//! relay nodes, the dev gateway, the mock backends and the enclave. The enclave's own work
-//! (minting and signing the attestation, building the params, checking the answer and opening
-//! the shares) is measured separately on one thread and subtracted; its HTTP client is not, so
-//! the "relay side" figure is an upper bound.
+//! relay nodes, the dev gateway, the mock backends and the enclave. Two costs that are not the
+//! relay's are timed separately on one thread and subtracted: the enclave's own work (minting
+//! and signing the attestation, building the params, checking the answer and opening the
+//! shares) and the mock vault's sealing (one sealed box per share, per node, per secrets
+//! request). The HTTP client, the dev gateway and the mock servers' gRPC handling are not
+//! subtracted, so the "relay side" figure is an upper bound.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -52,8 +54,10 @@ pub struct CpuReport {
     pub total_per_request: Duration,
     /// The enclave's build-and-check work per request (timed alone, one thread).
     pub enclave_per_request: Duration,
-    /// `total_per_request` minus the enclave work: the relay nodes, the dev gateway, the mock
-    /// backends and the HTTP client.
+    /// The mock vault's answers (sealing) per request, over all nodes (timed alone).
+    pub vault_per_request: Duration,
+    /// `total_per_request` minus the enclave work and the vault's sealing: the relay nodes, the
+    /// dev gateway, the mock servers' gRPC handling and the HTTP client.
     pub relay_side_per_request: Duration,
     /// `relay_side_per_request` divided by the relay nodes (an upper bound per node).
     pub per_node_per_request: Duration,
@@ -109,15 +113,19 @@ async fn measure(stack: &DemoStack, args: &Args) -> Result<bool, String> {
     .await;
     let after = process_cpu_time().ok_or("cannot read /proc/self/stat")?;
     let enclave_per_request = enclave_cost(&enclave).await?;
+    let vault_per_request = vault_cost(stack, args.requests)?;
     let total = after.saturating_sub(before);
     let divisor = u32::try_from(args.requests).unwrap_or(u32::MAX);
     let total_per_request = total / divisor;
-    let relay_side = total_per_request.saturating_sub(enclave_per_request);
+    let relay_side = total_per_request
+        .saturating_sub(enclave_per_request)
+        .saturating_sub(vault_per_request);
     let nodes = u32::try_from(stack.node_count().max(1)).unwrap_or(1);
     let cpu = CpuReport {
         total,
         total_per_request,
         enclave_per_request,
+        vault_per_request,
         relay_side_per_request: relay_side,
         per_node_per_request: relay_side / nodes,
     };
@@ -147,7 +155,7 @@ async fn measure(stack: &DemoStack, args: &Args) -> Result<bool, String> {
         )
         .map_err(io)?;
         let ok = report_run(&run, &mut out).map_err(io)?;
-        writeln!(out, "\n{}", cpu_table(&cpu)).map_err(io)?;
+        writeln!(out, "\n{}", cpu_table(&cpu, stack.node_count())).map_err(io)?;
         ok
     };
     Ok(ok)
@@ -180,6 +188,30 @@ async fn enclave_cost(enclave: &Enclave) -> Result<Duration, String> {
     Ok(started.elapsed() / u32::try_from(CALIBRATION_ROUNDS).unwrap_or(1))
 }
 
+/// The mock vault's CPU per measured request: one recorded vault call answered again on this
+/// thread, times the vault calls the run made, divided by the measured requests.
+fn vault_cost(stack: &DemoStack, requests: usize) -> Result<Duration, String> {
+    let recorded = stack.vault().requests();
+    let sample = recorded.last().ok_or("the mock vault saw no request")?;
+    let started = Instant::now();
+    for _ in 0..CALIBRATION_ROUNDS {
+        stack.vault().answer(sample)?;
+    }
+    let per_call = started.elapsed() / u32::try_from(CALIBRATION_ROUNDS).unwrap_or(1);
+    // Calls during the measured run only: warm-up and calibration requests are excluded.
+    let measured_calls = recorded
+        .iter()
+        .filter(|request| {
+            request
+                .metadata
+                .as_ref()
+                .is_some_and(|m| m.reference_id.starts_with("bench-"))
+        })
+        .count();
+    let calls = u32::try_from(measured_calls).unwrap_or(u32::MAX);
+    Ok(per_call * calls / u32::try_from(requests.max(1)).unwrap_or(u32::MAX))
+}
+
 fn profile() -> &'static str {
     if cfg!(debug_assertions) {
         "debug"
@@ -197,12 +229,13 @@ fn cpu_json(cpu: &CpuReport) -> serde_json::Value {
         "process_total_ms": cpu.total.as_secs_f64() * 1e3,
         "process_per_request_us": us(cpu.total_per_request),
         "enclave_per_request_us": us(cpu.enclave_per_request),
+        "mock_vault_per_request_us": us(cpu.vault_per_request),
         "relay_side_per_request_us": us(cpu.relay_side_per_request),
         "per_node_per_request_us": us(cpu.per_node_per_request),
     })
 }
 
-fn cpu_table(cpu: &CpuReport) -> String {
+fn cpu_table(cpu: &CpuReport, nodes: usize) -> String {
     [
         "| CPU time (one process: relays + gateway + mocks + enclave) | us/request |".to_owned(),
         "|---|---:|".to_owned(),
@@ -212,7 +245,11 @@ fn cpu_table(cpu: &CpuReport) -> String {
             us(cpu.enclave_per_request)
         ),
         format!(
-            "| relay side: 4 nodes + dev gateway + mock backends + HTTP client | {:.0} |",
+            "| mock vault sealing, all nodes (timed alone, subtracted) | {:.0} |",
+            us(cpu.vault_per_request)
+        ),
+        format!(
+            "| relay side: {nodes} nodes + dev gateway + mock gRPC servers + HTTP client | {:.0} |",
             us(cpu.relay_side_per_request)
         ),
         format!(
