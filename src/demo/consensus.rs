@@ -95,3 +95,72 @@ impl VaultBackend for ConsensusVault {
         Ok(self.agreement.settle(key, answer))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::memory::MemoryVault;
+    use crate::proto::vault::{SecretIdentifier, SecretResponse};
+
+    /// A vault whose every answer differs (like fresh sealed boxes): the id's key is a counter.
+    fn counting_vault() -> Arc<dyn VaultBackend> {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        Arc::new(MemoryVault::new(move |_, _| {
+            let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(GetSecretsResponse {
+                responses: vec![SecretResponse {
+                    id: Some(SecretIdentifier {
+                        key: format!("answer-{n}"),
+                        ..SecretIdentifier::default()
+                    }),
+                    result: None,
+                }],
+            })
+        }))
+    }
+
+    fn metadata(reference_id: &str) -> RequestMetadata {
+        RequestMetadata {
+            reference_id: reference_id.to_owned(),
+            ..RequestMetadata::default()
+        }
+    }
+
+    fn key_of(response: &GetSecretsResponse) -> String {
+        response.responses[0].id.as_ref().unwrap().key.clone()
+    }
+
+    #[tokio::test]
+    async fn every_node_gets_the_first_answer_for_one_request() {
+        let agreement = Agreement::new();
+        let vault = counting_vault();
+        let nodes: Vec<ConsensusVault> = (0..4)
+            .map(|_| ConsensusVault::new(vault.clone(), agreement.clone()))
+            .collect();
+        let request = GetSecretsRequest::default();
+        let mut answers = Vec::new();
+        for node in &nodes {
+            let answer = node.get_secrets(metadata("r1"), request.clone()).await;
+            answers.push(key_of(&answer.unwrap()));
+        }
+        assert_eq!(answers, vec!["answer-0"; 4]);
+        // Another request id is another agreement.
+        let other = nodes[1].get_secrets(metadata("r2"), request).await.unwrap();
+        assert_eq!(key_of(&other), "answer-4");
+        assert_eq!(agreement.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_call_is_not_agreed() {
+        let agreement = Agreement::new();
+        let failing: Arc<dyn VaultBackend> = Arc::new(MemoryVault::failing(
+            BackendError::Unavailable("connection refused".into()),
+        ));
+        let node = ConsensusVault::new(failing, agreement.clone());
+        let outcome = node
+            .get_secrets(metadata("r1"), GetSecretsRequest::default())
+            .await;
+        assert!(outcome.is_err());
+        assert!(agreement.is_empty());
+    }
+}
