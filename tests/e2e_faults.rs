@@ -22,11 +22,14 @@ async fn a_node_killed_mid_run_leaves_the_other_three_serving() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     stack.kill_node(0).await.unwrap();
-    let served_by_killed = stack.node_successes()[0];
     assert!(stack.wait_for_nodes(3).await.is_ok());
     let run = run.await.unwrap();
     assert!(run.failures.is_empty(), "{:?}", run.failures);
     assert_eq!(run.summary.ok, 24);
+    // A request node 0 was handling when killed may still finish inside it (its answer is
+    // never sent); let those settle before taking the count.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let served_by_killed = stack.node_successes()[0];
     assert!(
         served_by_killed < 24,
         "node 0 was killed before the run ended"
