@@ -18,6 +18,29 @@ pub fn process_cpu_time() -> Option<Duration> {
     parse_stat(&stat)
 }
 
+/// The CPU time used so far by this process's live threads whose name starts with `prefix`
+/// (threads that already exited are not counted).
+pub fn threads_cpu_time(prefix: &str) -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    for entry in std::fs::read_dir("/proc/self/task").ok()? {
+        let Ok(entry) = entry else { continue };
+        // A thread may exit between listing and reading; it is skipped.
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        if thread_name(&stat).is_some_and(|name| name.starts_with(prefix)) {
+            total = total.saturating_add(parse_stat(&stat).unwrap_or_default());
+        }
+    }
+    Some(total)
+}
+
+/// The command (thread) name of a stat line: between the first `(` and the last `)`.
+fn thread_name(stat: &str) -> Option<&str> {
+    let start = stat.find('(')?.checked_add(1)?;
+    stat.get(start..stat.rfind(')')?)
+}
+
 /// Parses utime + stime out of a `/proc/<pid>/stat` line. The command name may contain spaces
 /// and parentheses, so fields are counted from the last `)`.
 pub fn parse_stat(stat: &str) -> Option<Duration> {
@@ -46,9 +69,32 @@ mod tests {
     }
 
     #[test]
-    fn reads_this_process() {
-        if cfg!(target_os = "linux") {
-            assert!(process_cpu_time().is_some());
+    fn reads_this_process_and_named_threads() {
+        if !cfg!(target_os = "linux") {
+            return;
         }
+        assert!(process_cpu_time().is_some());
+        let busy = std::thread::Builder::new()
+            .name("cpu-test-busy".into())
+            .spawn(|| {
+                let started = std::time::Instant::now();
+                let mut x = 0u64;
+                while started.elapsed() < Duration::from_millis(150) {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                }
+                threads_cpu_time("cpu-test-busy")
+            })
+            .unwrap();
+        let seen = busy.join().unwrap().unwrap();
+        // 150 ms of spinning, read at 10 ms resolution; generous for a loaded box.
+        assert!(seen >= Duration::from_millis(20), "{seen:?}");
+        assert_eq!(threads_cpu_time("no-such-thread-"), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn thread_names() {
+        assert_eq!(thread_name("12 (relay-node-0) S 1"), Some("relay-node-0"));
+        assert_eq!(thread_name("12 (a) b) S 1"), Some("a) b"));
+        assert_eq!(thread_name("12 relay"), None);
     }
 }

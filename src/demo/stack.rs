@@ -2,6 +2,11 @@
 //! with its own node key, gateway connector, Nitro verifier (trusting the fake attestor's demo
 //! root and the demo PCRs) and gRPC backends, and one mock vault and one mock capability server.
 //! Hooks kill a relay node and restart the dev gateway on the same ports.
+//!
+//! Each relay node runs on its own tokio runtime (one worker thread, plus its blocking pool for
+//! attestation verification), with threads named [`NODE_THREAD_PREFIX`]`<n>`: the nodes are
+//! isolated from the gateway and the enclave as separate processes would be, and their CPU
+//! time can be read per thread ([`super::cpu::threads_cpu_time`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +31,10 @@ use crate::service::observe::{
     ObservedBackends, ObservedHandler, ObservedVerifier, route_label_for,
 };
 
+/// Name prefix of every relay node thread (a Linux thread name holds at most 15 bytes).
+pub const NODE_THREAD_PREFIX: &str = "relay-node-";
+/// Worker threads per relay node runtime.
+const NODE_WORKER_THREADS: usize = 1;
 /// The dev gateway's id.
 pub const DEMO_GATEWAY_ID: &str = "demo-gateway";
 /// The relay DON's id.
@@ -59,6 +68,9 @@ const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_millis(500);
 const STABLE_AFTER: Duration = Duration::from_millis(200);
 
+/// Drain time for each relay node on [`DemoStack::shutdown`].
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
 /// How to build the stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StackOptions {
@@ -84,6 +96,29 @@ struct RelayNode {
     key: Arc<NodeKey>,
     metrics: Arc<Metrics>,
     connector: Option<ConnectorHandle>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl RelayNode {
+    /// Stops the connector (with `grace` for in-flight requests), then the node's runtime,
+    /// which drops whatever is still running on it.
+    async fn stop(&mut self, grace: Duration) -> Option<usize> {
+        let connector = self.connector.take()?;
+        let abandoned = connector.shutdown(grace).await;
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+        Some(abandoned)
+    }
+}
+
+impl Drop for RelayNode {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which panics inside async code; this does not block.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// A running demo stack. Stop it with [`DemoStack::shutdown`].
@@ -145,7 +180,13 @@ impl DemoStack {
         let root = attestor.trust_root().map_err(|e| setup("trust root", e))?;
         let agreement = Agreement::new();
         let mut nodes = Vec::with_capacity(keys.len());
-        for key in keys {
+        for (index, key) in keys.into_iter().enumerate() {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(NODE_WORKER_THREADS)
+                .thread_name(format!("{NODE_THREAD_PREFIX}{index}"))
+                .enable_all()
+                .build()
+                .map_err(|e| setup("relay node runtime", e))?;
             let metrics = Arc::new(Metrics::new());
             let grpc =
                 GrpcBackends::from_config(&backends.config()).map_err(|e| setup("backends", e))?;
@@ -163,12 +204,19 @@ impl DemoStack {
             let verifier = Arc::new(ObservedVerifier::new(Arc::new(verifier), metrics.clone()));
             let relay = Relay::new(RelayConfig::default(), verifier, vault, observed);
             let handler = Arc::new(ObservedHandler::new(Arc::new(relay), metrics.clone()));
-            let connector = Connector::start(connector_config(&gateway)?, key.clone(), handler)
-                .map_err(|e| setup("gateway connector", e))?;
+            let config = connector_config(&gateway)?;
+            // Spawned inside the node's runtime: the links, the request tasks, the gRPC
+            // connections and the verification threads all run there.
+            let connector = {
+                let _context = runtime.enter();
+                Connector::start(config, key.clone(), handler)
+                    .map_err(|e| setup("gateway connector", e))?
+            };
             nodes.push(RelayNode {
                 key,
                 metrics,
                 connector: Some(connector),
+                runtime: Some(runtime),
             });
         }
         let stack = Self {
@@ -312,14 +360,16 @@ impl DemoStack {
     }
 
     /// Kills relay node `index` abruptly: its connector stops with no grace, so requests it
-    /// is handling are never answered. Returns how many were cut off.
+    /// is handling are never answered, and its runtime is shut down. Returns how many requests
+    /// were cut off.
     pub async fn kill_node(&mut self, index: usize) -> Result<usize, DemoError> {
-        let connector = self
+        let node = self
             .nodes
             .get_mut(index)
-            .and_then(|node| node.connector.take())
             .ok_or(DemoError::NoSuchNode(index))?;
-        Ok(connector.shutdown(Duration::ZERO).await)
+        node.stop(Duration::ZERO)
+            .await
+            .ok_or(DemoError::NoSuchNode(index))
     }
 
     /// Stops the dev gateway (every node link drops), starts it again on the same ports and
@@ -339,9 +389,7 @@ impl DemoStack {
     /// mock backends.
     pub async fn shutdown(mut self) {
         for node in &mut self.nodes {
-            if let Some(connector) = node.connector.take() {
-                connector.shutdown(Duration::from_millis(500)).await;
-            }
+            node.stop(SHUTDOWN_GRACE).await;
         }
         if let Some(gateway) = self.gateway.take() {
             gateway.shutdown().await;
