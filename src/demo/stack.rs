@@ -72,11 +72,14 @@ const STABLE_AFTER: Duration = Duration::from_millis(200);
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
 /// How to build the stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackOptions {
-    /// Relay nodes (the DON members).
+    /// Relay nodes the stack runs (DON members).
     pub nodes: usize,
-    /// Faulty nodes tolerated; nodes must be at least 3F+1.
+    /// Further DON members the stack does not run: relays started by the caller (e.g. the
+    /// service under test) with their own keys. Members must total at least 3F+1.
+    pub external_members: Vec<Address>,
+    /// Faulty nodes tolerated.
     pub f: usize,
     /// How long to wait for nodes to connect (start and gateway restart).
     pub connect_timeout: Duration,
@@ -86,6 +89,7 @@ impl Default for StackOptions {
     fn default() -> Self {
         Self {
             nodes: DEFAULT_NODES,
+            external_members: Vec::new(),
             f: DEFAULT_F,
             connect_timeout: Duration::from_secs(10),
         }
@@ -163,7 +167,8 @@ impl DemoStack {
         let keys: Vec<Arc<NodeKey>> = (0..options.nodes)
             .map(|_| Arc::new(NodeKey::generate()))
             .collect();
-        let members: Vec<Address> = keys.iter().map(|key| key.address()).collect();
+        let mut members: Vec<Address> = keys.iter().map(|key| key.address()).collect();
+        members.extend(options.external_members.iter().copied());
         let gateway_config = DevConfig::new(DEMO_GATEWAY_ID, DEMO_DON_ID, options.f, &members)
             .map_err(|e| setup("dev gateway config", e))?;
         let gateway = DevGateway::start(gateway_config.clone())
@@ -219,6 +224,7 @@ impl DemoStack {
                 runtime: Some(runtime),
             });
         }
+        let started = options.nodes;
         let stack = Self {
             options,
             gateway: Some(gateway),
@@ -229,7 +235,7 @@ impl DemoStack {
             attestor,
             agreement,
         };
-        stack.wait_for_nodes(options.nodes).await?;
+        stack.wait_for_nodes(started).await?;
         Ok(stack)
     }
 
@@ -246,6 +252,21 @@ impl DemoStack {
     /// The running dev gateway (`None` only while it is being restarted).
     pub fn gateway(&self) -> Option<&DevGatewayHandle> {
         self.gateway.as_ref()
+    }
+
+    /// The URL relay nodes dial (`ws://127.0.0.1:<port>/`, stable across restarts).
+    pub fn node_url(&self) -> String {
+        format!("ws://{}/", self.gateway_config.node_listen)
+    }
+
+    /// The fake attestor; its `root_der()` is the trust root every relay must be given.
+    pub fn attestor(&self) -> &Arc<FakeAttestor> {
+        &self.attestor
+    }
+
+    /// A `[backends]` section routing to the stack's mock vault and capability server.
+    pub fn backends_config(&self) -> crate::backend::BackendsConfig {
+        self.backends.config()
     }
 
     /// F of the relay DON.
@@ -307,6 +328,12 @@ impl DemoStack {
     /// A synthetic enclave (fresh X25519 key) that sends through this stack's gateway and
     /// knows the demo secrets' stored shares, to check answers end to end.
     pub fn enclave(&self) -> Result<Enclave, DemoError> {
+        self.enclave_with_pcrs(DEMO_PCRS)
+    }
+
+    /// Like [`DemoStack::enclave`], for an enclave image with other PCR0-2 (which the relays
+    /// refuse with `pcr_mismatch` until they trust them).
+    pub fn enclave_with_pcrs(&self, pcrs: [[u8; 48]; 3]) -> Result<Enclave, DemoError> {
         let owner = Owner::parse(DEMO_OWNER).ok_or_else(|| setup("demo owner", DEMO_OWNER))?;
         let mut secrets = Vec::with_capacity(DEMO_SECRETS.len());
         for (namespace, key, value) in DEMO_SECRETS {
@@ -329,7 +356,7 @@ impl DemoStack {
         }
         Enclave::new(EnclaveSetup {
             attestor: self.attestor.clone(),
-            pcrs: DEMO_PCRS,
+            pcrs,
             owner: DEMO_OWNER.to_owned(),
             workflow_id: DEMO_WORKFLOW_ID.to_owned(),
             capability_id: DEMO_CAPABILITY_ID.to_owned(),
