@@ -5,7 +5,7 @@
 //!   backends on loopback, with hooks to kill a node and restart the gateway.
 //! - [`enclave`]: a synthetic enclave that builds attested requests and checks every answer end
 //!   to end (quorum of identical results, sealed shares opened, capability payload decoded).
-//! - [`drive`]: sends many requests with bounded concurrency; [`report`]: percentiles and the
+//! - [`mod@drive`]: sends many requests with bounded concurrency; [`report`]: percentiles and the
 //!   summary table; [`cpu`]: process CPU time; [`consensus`]: the vault DON's agreement.
 
 pub mod consensus;
