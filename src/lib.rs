@@ -29,6 +29,7 @@ pub mod attestation;
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod gateway;
 pub mod jsonrpc;
 pub mod proto;

@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand};
 
 pub mod bench;
 pub mod bench_attestation;
+pub mod bench_relay;
 pub mod check_config;
+pub mod demo;
 pub mod dev_gateway;
 pub mod run;
 pub mod user_data;
@@ -44,12 +46,16 @@ pub enum Command {
     Bench(bench::Command),
     /// Run the development gateway (a local test peer, not a production gateway).
     DevGateway(dev_gateway::Args),
+    /// Run the whole relay path on this machine and verify every answer (no config needed).
+    Demo(demo::Args),
 }
 
 /// Parses the process arguments and runs the chosen subcommand.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_json);
+    // The demo and benchmarks print their own reports; per-request log lines would bury them.
+    let quiet = matches!(cli.command, Command::Demo(_) | Command::Bench(_));
+    init_logging_with(cli.log_json, if quiet { "error" } else { "info" });
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::CheckConfig(args) => check_config::run(args),
@@ -57,14 +63,20 @@ pub fn main() -> ExitCode {
         Command::VerifyAttestation(args) => verify_attestation::run(args),
         Command::Bench(command) => bench::run(command),
         Command::DevGateway(args) => dev_gateway::run(args),
+        Command::Demo(args) => demo::run(args),
     }
 }
 
 /// Sets up `tracing` to stderr: human-readable by default, JSON lines with `--log-json`.
 /// `RUST_LOG` overrides the default level (`info`).
 pub fn init_logging(json: bool) {
+    init_logging_with(json, "info");
+}
+
+/// [`init_logging`] with another default level (when `RUST_LOG` is unset).
+pub fn init_logging_with(json: bool, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
