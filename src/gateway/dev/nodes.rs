@@ -233,7 +233,15 @@ impl NodeServer {
                     return "connection replaced or gateway stopping".to_owned();
                 }
                 request = inbox.recv() => {
-                    let Some(request) = request else { return "outbox closed".to_owned() };
+                    let Some(request) = request else {
+                        // A replacement cancels `close` before it drops the old outbox, so a
+                        // closed outbox with `close` cancelled is that replacement.
+                        if close.is_cancelled() {
+                            let _ = ws.close(None).await;
+                            return "connection replaced or gateway stopping".to_owned();
+                        }
+                        return "outbox closed".to_owned();
+                    };
                     let frame = serde_json::to_vec(&request).unwrap_or_default();
                     if let Err(err) = ws.send(Message::binary(frame)).await {
                         return format!("write failed: {err}");
