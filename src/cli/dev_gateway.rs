@@ -15,7 +15,7 @@ pub const EXIT_START_FAILED: u8 = 1;
 /// Arguments of `dev-gateway`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// TOML file with the dev gateway configuration (see docs/README-gateway.md).
+    /// TOML file with the dev gateway configuration (see docs/gateway.md).
     #[arg(long)]
     pub config: PathBuf,
 }
