@@ -3,7 +3,7 @@
 //! Each request runs the same stages, and the first failure answers it:
 //! parse the params (duplicate keys refused; both canonical forms computed) -> validate every
 //! field ([`validate`]) -> check the attestation binding ([`binding`]) -> call the backend
-//! ([`secrets_get`], [`capability_execute`]) -> serialize the result the Go way ([`gojson`]).
+//! (`secrets_get.rs`, `capability_execute.rs`) -> serialize the result the Go way ([`gojson`]).
 //! Transport, attestation crypto and backends sit behind traits, so this module is tested alone.
 
 pub mod binding;
