@@ -8,17 +8,8 @@ mod gateway_support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use confidential_relay::gateway::handshake::{self, CHALLENGE_HEADER};
 use confidential_relay::gateway::{Connector, NodeKey};
-use futures_util::StreamExt;
 use gateway_support::*;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::handshake::server::{
-    Request as HsRequest, Response as HsResponse,
-};
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 const DOWN_FOR: Duration = Duration::from_millis(1_000);
 
@@ -97,7 +88,6 @@ async fn connector_serves_again_after_the_gateway_restarts() {
 
 /// A gateway that completes every handshake and closes the socket at once.
 #[tokio::test]
-#[allow(clippy::result_large_err)]
 async fn close_right_after_handshake_counts_as_a_failed_attempt() {
     let key = Arc::new(NodeKey::generate());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -111,22 +101,7 @@ async fn close_right_after_handshake_counts_as_a_failed_attempt() {
             .unwrap()
             .unwrap();
         accepted_at.push(Instant::now());
-        let challenge =
-            handshake::build_challenge(handshake::unix_now(), "gw-flaky", &[1; 10]).unwrap();
-        let header = STANDARD.encode(&challenge);
-        let callback = |_: &HsRequest, mut response: HsResponse| {
-            response
-                .headers_mut()
-                .insert(CHALLENGE_HEADER, HeaderValue::from_str(&header).unwrap());
-            Ok(response)
-        };
-        let mut ws = tokio_tungstenite::accept_hdr_async(stream, callback)
-            .await
-            .unwrap();
-        let Some(Ok(Message::Binary(answer))) = ws.next().await else {
-            panic!("no answer")
-        };
-        handshake::verify_challenge_answer(&challenge, &answer, key.address()).unwrap();
+        let ws = accept_as_gateway(stream, "gw-flaky", [1; 10], key.address()).await;
         drop(ws);
     }
     let snapshot = connector.status().gateways()[0].snapshot();

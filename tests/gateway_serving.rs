@@ -7,18 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use confidential_relay::gateway::dev::{NodeEvent, SendError};
-use confidential_relay::gateway::handshake::{self, CHALLENGE_HEADER};
 use confidential_relay::gateway::{Connector, NodeKey};
 use futures_util::{SinkExt, StreamExt};
 use gateway_support::*;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::handshake::server::{
-    Request as HsRequest, Response as HsResponse,
-};
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 #[tokio::test]
@@ -219,8 +212,6 @@ async fn shutdown_grace_bounds_the_wait_for_stuck_handlers() {
 
 /// A hand-written gateway that authenticates one node, then sends junk before a real request.
 #[tokio::test]
-// The upgrade callback's error type is tungstenite's HTTP response.
-#[allow(clippy::result_large_err)]
 async fn junk_and_oversize_frames_are_dropped_and_the_link_stays_up() {
     let key = Arc::new(NodeKey::generate());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -230,21 +221,7 @@ async fn junk_and_oversize_frames_are_dropped_and_the_link_stays_up() {
     let connector = Connector::start(config, key.clone(), Arc::new(Echo)).unwrap();
 
     let (stream, _) = listener.accept().await.unwrap();
-    let challenge = handshake::build_challenge(handshake::unix_now(), "gw-raw", &[7; 10]).unwrap();
-    let header = STANDARD.encode(&challenge);
-    let callback = |_: &HsRequest, mut response: HsResponse| {
-        response
-            .headers_mut()
-            .insert(CHALLENGE_HEADER, HeaderValue::from_str(&header).unwrap());
-        Ok(response)
-    };
-    let mut ws = tokio_tungstenite::accept_hdr_async(stream, callback)
-        .await
-        .unwrap();
-    let Some(Ok(Message::Binary(answer))) = ws.next().await else {
-        panic!("no answer")
-    };
-    handshake::verify_challenge_answer(&challenge, &answer, key.address()).unwrap();
+    let mut ws = accept_as_gateway(stream, "gw-raw", [7; 10], key.address()).await;
 
     ws.send(Message::binary(b"not json".to_vec()))
         .await
@@ -333,7 +310,6 @@ async fn a_panicking_handler_still_gets_one_masked_answer() {
 /// On the wire: during the drain a new request is refused with -32000 at once, the in-flight
 /// one is still answered, then the close frame comes.
 #[tokio::test]
-#[allow(clippy::result_large_err)]
 async fn drain_refuses_new_requests_answers_old_ones_then_closes() {
     let key = Arc::new(NodeKey::generate());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -342,20 +318,7 @@ async fn drain_refuses_new_requests_answers_old_ones_then_closes() {
     let handler = Slow::new(Duration::from_millis(600));
     let connector = Connector::start(config, key.clone(), handler.clone()).unwrap();
     let (stream, _) = listener.accept().await.unwrap();
-    let challenge = handshake::build_challenge(handshake::unix_now(), "gw-raw", &[7; 10]).unwrap();
-    let header = STANDARD.encode(&challenge);
-    let callback = |_: &HsRequest, mut response: HsResponse| {
-        response
-            .headers_mut()
-            .insert(CHALLENGE_HEADER, HeaderValue::from_str(&header).unwrap());
-        Ok(response)
-    };
-    let mut ws = tokio_tungstenite::accept_hdr_async(stream, callback)
-        .await
-        .unwrap();
-    let Some(Ok(Message::Binary(_))) = ws.next().await else {
-        panic!("no answer")
-    };
+    let mut ws = accept_as_gateway(stream, "gw-raw", [7; 10], key.address()).await;
 
     ws.send(Message::binary(
         r#"{"jsonrpc":"2.0","id":"old","method":"m","params":{}}"#,

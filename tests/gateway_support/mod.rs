@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use confidential_relay::gateway::dev::{DevConfig, DevGateway, DevGatewayHandle};
+use confidential_relay::gateway::handshake;
 use confidential_relay::gateway::{
     Address, Connector, ConnectorConfig, ConnectorHandle, GatewayEntry, NodeKey, RequestHandler,
 };
@@ -147,4 +148,42 @@ pub async fn http_post(addr: SocketAddr, path: &str, body: &[u8]) -> (u16, Strin
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, body.to_owned())
+}
+
+/// Accepts one node connection as a bare gateway would: answers the upgrade with a challenge
+/// for `gateway_id` (random part `random`), reads the node's answer and checks it was signed by
+/// `node`. Returns the open websocket.
+// The handshake callback's error type is tungstenite's, as the API requires.
+#[allow(clippy::result_large_err)]
+pub async fn accept_as_gateway(
+    stream: tokio::net::TcpStream,
+    gateway_id: &str,
+    random: [u8; 10],
+    node: Address,
+) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
+    use base64::Engine as _;
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::handshake::server::{
+        Request as HsRequest, Response as HsResponse,
+    };
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+    let challenge = handshake::build_challenge(handshake::unix_now(), gateway_id, &random).unwrap();
+    let header = base64::engine::general_purpose::STANDARD.encode(&challenge);
+    let callback = |_: &HsRequest, mut response: HsResponse| {
+        response.headers_mut().insert(
+            handshake::CHALLENGE_HEADER,
+            HeaderValue::from_str(&header).unwrap(),
+        );
+        Ok(response)
+    };
+    let mut ws = tokio_tungstenite::accept_hdr_async(stream, callback)
+        .await
+        .unwrap();
+    let Some(Ok(Message::Binary(answer))) = ws.next().await else {
+        panic!("no challenge answer")
+    };
+    handshake::verify_challenge_answer(&challenge, &answer, node).unwrap();
+    ws
 }
