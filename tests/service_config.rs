@@ -160,3 +160,31 @@ fn run_refuses_an_invalid_file_with_exit_64() {
     assert!(stderr.starts_with("invalid configuration "), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_readable_by_others_is_loaded_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = temp_dir("key-mode");
+    let key = dir.join("node.key");
+    std::fs::write(&key, KEY_HEX).unwrap();
+    std::fs::write(dir.join("relay.toml"), example()).unwrap();
+    for (mode, warned) in [(0o644, true), (0o600, false)] {
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_confidential-relay"))
+            .args(["check-config", "--config"])
+            .arg(dir.join("relay.toml"))
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(
+            stderr.contains("node key file is readable by group or others; chmod 600 it"),
+            warned,
+            "mode {mode:o}: {stderr}"
+        );
+        assert!(!stderr.contains(KEY_HEX));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -219,3 +219,63 @@ async fn sigterm_answers_in_flight_requests_before_exit() {
     }
     assert_eq!(h.wait_exit(Duration::from_secs(10)).await, Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_connected_gateway_the_node_is_alive_but_not_ready() {
+    let dir = std::env::temp_dir().join(format!("relay-unready-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("node.key"), service_support::NODE_KEY_HEX).unwrap();
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    // Port 9 (discard) on loopback: nothing listens, so every dial is refused.
+    let config = format!(
+        r#"[node]
+key_file = "node.key"
+[attestation]
+trusted_pcrs = [{}]
+[gateway]
+don_id = "relay_don"
+[[gateway.gateways]]
+id = "gw"
+url = "ws://127.0.0.1:9/"
+[backends]
+default_endpoint = "http://127.0.0.1:9"
+[admin]
+listen = "{admin}"
+"#,
+        service_support::pcrs_toml(pcrs(0x10))
+    );
+    std::fs::write(dir.join("relay.toml"), config).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_confidential-relay"))
+        .args(["run", "--config"])
+        .arg(dir.join("relay.toml"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut health = None;
+    for _ in 0..100 {
+        if let Ok(response) = client.get(format!("http://{admin}/health")).send().await {
+            health = Some(response.status().as_u16());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ready = client
+        .get(format!("http://{admin}/ready"))
+        .send()
+        .await
+        .unwrap();
+    let status = ready.status().as_u16();
+    let body = ready.text().await.unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(health, Some(200));
+    assert_eq!(
+        (status, body.as_str()),
+        (503, "not ready: no gateway connected\n")
+    );
+}
