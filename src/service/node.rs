@@ -49,6 +49,28 @@ pub struct RelayNode {
     admin: AdminServer,
     admin_shutdown: CancellationToken,
     shutdown_grace: Duration,
+    /// The settings a reload cannot change, to warn when a reloaded file changes them.
+    fixed: FixedSettings,
+}
+
+/// Settings read only at start.
+#[derive(Debug, Clone, PartialEq)]
+struct FixedSettings {
+    node_key: crate::config::NodeKeySource,
+    relay: crate::relay::RelayConfig,
+    connector: crate::gateway::ConnectorConfig,
+    admin_listen: SocketAddr,
+}
+
+impl FixedSettings {
+    fn of(config: &Config) -> Self {
+        Self {
+            node_key: config.node_key.clone(),
+            relay: config.relay.clone(),
+            connector: config.connector.clone(),
+            admin_listen: config.admin_listen,
+        }
+    }
 }
 
 impl RelayNode {
@@ -113,6 +135,7 @@ impl RelayNode {
             admin,
             admin_shutdown,
             shutdown_grace: config.connector.shutdown_grace,
+            fixed: FixedSettings::of(config),
         })
     }
 
@@ -139,6 +162,12 @@ impl RelayNode {
         self.verifier
             .store(Arc::new(build_verifier(&config.attestation)));
         self.backends.store(backends);
+        if FixedSettings::of(config) != self.fixed {
+            tracing::warn!(
+                "the reloaded file also changes [node], [relay], [gateway] or [admin] settings; \
+                 those take effect at the next start"
+            );
+        }
         tracing::info!(
             trusted_pcr_sets = config.attestation.policy.trusted_pcrs().len(),
             backends = ?config.backends_plan.summary(),
