@@ -413,13 +413,7 @@ fn item34_pcr_comparison_is_exact() {
     assert_eq!(fake_reason(&att, &doc), "pcr_mismatch");
     let doc = att.mint(&fake_spec()).unwrap();
     let zero_set = Policy::new(vec![PcrSet::new([0; 48], FAKE_PCRS[1], FAKE_PCRS[2])]).unwrap();
-    let v = confidential_relay::attestation::NitroVerifier::new(
-        zero_set,
-        att.trust_root().unwrap(),
-        std::sync::Arc::new(confidential_relay::attestation::FixedClock::at_secs(
-            FAKE_NOW_S,
-        )),
-    );
+    let v = fake_verifier_with(&att, zero_set);
     assert_eq!(
         v.verify_at(&doc, &[&FAKE_USER_DATA], FAKE_NOW_S * 1000),
         Err(Rejection::PcrMismatch { sets: 1, index: 0 })
@@ -429,13 +423,7 @@ fn item34_pcr_comparison_is_exact() {
         PcrSet::new(FAKE_PCRS[0], FAKE_PCRS[1], FAKE_PCRS[2]).with_pcr(8, [0; 48]),
     ])
     .unwrap();
-    let v = confidential_relay::attestation::NitroVerifier::new(
-        two_sets,
-        att.trust_root().unwrap(),
-        std::sync::Arc::new(confidential_relay::attestation::FixedClock::at_secs(
-            FAKE_NOW_S,
-        )),
-    );
+    let v = fake_verifier_with(&att, two_sets);
     assert_eq!(
         v.verify_at(&doc, &[&FAKE_USER_DATA], FAKE_NOW_S * 1000),
         Ok(())
@@ -461,13 +449,7 @@ fn item35_debug_documents_need_the_insecure_switch() {
         let policy = Policy::new(vec![PcrSet::new([0; 48], [0; 48], [0; 48])])
             .unwrap()
             .insecure_allow_debug_enclaves(allow);
-        let v = confidential_relay::attestation::NitroVerifier::new(
-            policy,
-            att.trust_root().unwrap(),
-            std::sync::Arc::new(confidential_relay::attestation::FixedClock::at_secs(
-                FAKE_NOW_S,
-            )),
-        );
+        let v = fake_verifier_with(&att, policy);
         let got = v.verify_at(&doc, &[&FAKE_USER_DATA], FAKE_NOW_S * 1000);
         assert_eq!(
             got,

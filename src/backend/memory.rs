@@ -54,10 +54,7 @@ impl MemoryVault {
     /// The capability requests the vault got, in order, as
     /// [`vault_capability_request`] builds them for the wire.
     pub fn requests(&self) -> Vec<CapabilityRequest> {
-        self.calls
-            .lock()
-            .map(|calls| calls.clone())
-            .unwrap_or_default()
+        recorded(&self.calls)
     }
 }
 
@@ -112,10 +109,7 @@ impl MemoryCapabilities {
 
     /// The requests received (routed or not), in order.
     pub fn requests(&self) -> Vec<CapabilityRequest> {
-        self.calls
-            .lock()
-            .map(|calls| calls.clone())
-            .unwrap_or_default()
+        recorded(&self.calls)
     }
 }
 
@@ -136,4 +130,9 @@ impl CapabilityBackend for MemoryCapabilities {
         }
         answer
     }
+}
+
+/// A copy of the requests recorded so far.
+fn recorded(calls: &Mutex<Vec<CapabilityRequest>>) -> Vec<CapabilityRequest> {
+    calls.lock().map(|calls| calls.clone()).unwrap_or_default()
 }

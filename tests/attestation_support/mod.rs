@@ -151,8 +151,16 @@ pub fn fake_spec() -> confidential_relay::attestation::fake::DocumentSpec {
 /// A verifier trusting the fake attestor's root and [`FAKE_PCRS`], clock at [`FAKE_NOW_S`].
 pub fn fake_verifier(att: &confidential_relay::attestation::fake::FakeAttestor) -> NitroVerifier {
     let [a, b, c] = FAKE_PCRS;
+    fake_verifier_with(att, Policy::new(vec![PcrSet::new(a, b, c)]).unwrap())
+}
+
+/// A verifier trusting the fake attestor's root under `policy`, clock at [`FAKE_NOW_S`].
+pub fn fake_verifier_with(
+    att: &confidential_relay::attestation::fake::FakeAttestor,
+    policy: Policy,
+) -> NitroVerifier {
     NitroVerifier::new(
-        Policy::new(vec![PcrSet::new(a, b, c)]).unwrap(),
+        policy,
         att.trust_root().unwrap(),
         Arc::new(FixedClock::at_secs(FAKE_NOW_S)),
     )

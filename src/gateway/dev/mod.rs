@@ -78,14 +78,19 @@ pub struct DevGatewayHandle {
     tasks: TaskTracker,
 }
 
-async fn bind(which: &'static str, addr: SocketAddr) -> Result<TcpListener, DevGatewayError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| DevGatewayError::Bind {
-            which,
-            addr,
-            source,
-        })
+/// Binds `addr` and returns the listener with the address it got (port 0 picks one).
+async fn bind(
+    which: &'static str,
+    addr: SocketAddr,
+) -> Result<(TcpListener, SocketAddr), DevGatewayError> {
+    let fail = |source| DevGatewayError::Bind {
+        which,
+        addr,
+        source,
+    };
+    let listener = TcpListener::bind(addr).await.map_err(fail)?;
+    let local = listener.local_addr().map_err(fail)?;
+    Ok((listener, local))
 }
 
 impl DevGateway {
@@ -96,22 +101,8 @@ impl DevGateway {
             None => None,
         };
         let config = Arc::new(config);
-        let node_listener = bind("node", config.node_listen).await?;
-        let http_listener = bind("http", config.http_listen).await?;
-        let node_addr = node_listener
-            .local_addr()
-            .map_err(|source| DevGatewayError::Bind {
-                which: "node",
-                addr: config.node_listen,
-                source,
-            })?;
-        let http_addr = http_listener
-            .local_addr()
-            .map_err(|source| DevGatewayError::Bind {
-                which: "http",
-                addr: config.http_listen,
-                source,
-            })?;
+        let (node_listener, node_addr) = bind("node", config.node_listen).await?;
+        let (http_listener, http_addr) = bind("http", config.http_listen).await?;
         let registry = Arc::new(Registry::new());
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
